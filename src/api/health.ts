@@ -1,0 +1,21 @@
+import { Elysia } from "elysia";
+import type { Storage } from "../storage/types";
+import { ApiError, RETRY_AFTER_STORAGE_SECONDS } from "../http/errors";
+
+/** healthRoutes: /healthz says the process answers; /readyz that the database takes writes. */
+export function healthRoutes(storage: Storage) {
+  return new Elysia({ name: "health" })
+    .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "The process is up", tags: ["health"] } })
+    .get(
+      "/readyz",
+      () => {
+        if (!storage.checkWritable()) {
+          throw new ApiError("storage_unavailable", "the database does not accept writes", [], {
+            "retry-after": String(RETRY_AFTER_STORAGE_SECONDS),
+          });
+        }
+        return { status: "ready" };
+      },
+      { detail: { summary: "The database accepts writes", tags: ["health"] } },
+    );
+}

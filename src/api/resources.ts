@@ -1,0 +1,107 @@
+import { Elysia } from "elysia";
+import * as v from "valibot";
+import { isoTime } from "../clock";
+import { buildEvent } from "../events/envelope";
+import { ApiError } from "../http/errors";
+import { isId, newId } from "../ids";
+import type { EventRecord, ResourceRecord } from "../storage/types";
+import type { ApiDeps } from "./deps";
+import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
+import { boundedString, ID_PARAMS, JSON_OBJECT, strict } from "./schemas";
+
+const TYPE = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -"));
+const STATUS = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -"));
+const CREATE_BODY = strict({
+  name: boundedString(1, 256),
+  type: v.optional(TYPE),
+  status: v.optional(STATUS),
+  metadata: v.optional(JSON_OBJECT),
+});
+const PATCH_BODY = strict({
+  name: v.optional(boundedString(1, 256)),
+  type: v.optional(TYPE),
+  status: v.optional(STATUS),
+  metadata: v.optional(JSON_OBJECT),
+});
+
+/** resourceJson is the public view of a resource, also the `data.object` of its events. */
+export function resourceJson(r: ResourceRecord) {
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    name: r.name,
+    metadata: r.metadata,
+    created_at: isoTime(r.created_at),
+    updated_at: isoTime(r.updated_at),
+  };
+}
+
+/** resourceRoutes serve the generic registry whose every change is stored as a resource.* event. */
+export function resourceRoutes(deps: ApiDeps) {
+  const event = (type: string, r: ResourceRecord, now: number): EventRecord =>
+    buildEvent(type, JSON.stringify({ object: resourceJson(r) }), "resource", now);
+  const find = (id: string) => {
+    const found = isId(id, "res") ? deps.storage.resources.get(id) : null;
+    if (!found) throw new ApiError("not_found", `resource ${id} not found`);
+    return found;
+  };
+
+  return new Elysia({ name: "resources" })
+    .post(
+      "/v1/resources",
+      ({ body, set }) => {
+        const now = deps.clock.now();
+        const resource: ResourceRecord = {
+          id: newId("res"), type: body.type ?? "resource", name: body.name, status: body.status ?? "active",
+          metadata: body.metadata ?? {}, created_at: now, updated_at: now,
+        };
+        deps.storage.resources.create(resource, [event("resource.created", resource, now)]);
+        deps.log.info("resource created", { resource_id: resource.id });
+        set.status = 201;
+        return { data: resourceJson(resource) };
+      },
+      { body: CREATE_BODY, detail: { summary: "Create a resource (emits resource.created)", tags: ["resources"] } },
+    )
+    .get(
+      "/v1/resources",
+      ({ query }) => pageOf(parsePage(query), (p) => deps.storage.resources.list(p), resourceJson),
+      { query: v.object(PAGE_QUERY), detail: { summary: "List resources, newest first", tags: ["resources"] } },
+    )
+    .get("/v1/resources/:id", ({ params }) => ({ data: resourceJson(find(params.id)) }), {
+      params: ID_PARAMS,
+      detail: { summary: "Get one resource", tags: ["resources"] },
+    })
+    .patch(
+      "/v1/resources/:id",
+      ({ params, body }) => {
+        const before = find(params.id);
+        const now = deps.clock.now();
+        const after: ResourceRecord = {
+          ...before,
+          name: body.name ?? before.name,
+          type: body.type ?? before.type,
+          status: body.status ?? before.status,
+          metadata: body.metadata ?? before.metadata,
+          updated_at: now,
+        };
+        const events = [event("resource.updated", after, now)];
+        if (after.status !== before.status) events.push(event("resource.status_changed", after, now));
+        deps.storage.resources.update(after, events);
+        deps.log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
+        return { data: resourceJson(after) };
+      },
+      { params: ID_PARAMS, body: PATCH_BODY, detail: { summary: "Change a resource (emits resource.updated, and resource.status_changed when status changes)", tags: ["resources"] } },
+    )
+    .delete(
+      "/v1/resources/:id",
+      ({ params }) => {
+        const resource = find(params.id);
+        const now = deps.clock.now();
+        deps.storage.resources.remove(resource.id, [event("resource.deleted", resource, now)]);
+        deps.log.info("resource deleted", { resource_id: resource.id });
+        return new Response(null, { status: 204 });
+      },
+      { params: ID_PARAMS, detail: { summary: "Delete a resource (emits resource.deleted)", tags: ["resources"] } },
+    );
+}

@@ -1,0 +1,30 @@
+import * as v from "valibot";
+import { EVENT_TYPE_MAX } from "../events/types";
+
+/** nonEmpty is a trimmed-length check with a message that names the limit. */
+export const boundedString = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.minLength(min, `must be at least ${min} character${min === 1 ? "" : "s"}`),
+    v.maxLength(max, `must be at most ${max} characters`),
+  );
+
+/** strict objects name unknown fields, so a typo ("descripton") is an error rather than a silent no-op. */
+export const strict = <T extends v.ObjectEntries>(entries: T) =>
+  v.strictObject(entries, (issue) =>
+    issue.expected === "never" ? `unknown field` : `must be a JSON object`,
+  );
+
+/** EVENT_FILTERS is an endpoint's subscription list. */
+export const EVENT_FILTERS = v.pipe(
+  v.array(boundedString(1, EVENT_TYPE_MAX + 2), "must be an array of event types or filters"),
+  v.minLength(1, 'must list at least one event type, or ["*"] for all'),
+  v.maxLength(100, "must list at most 100 entries"),
+  v.description('event types: "*" = all, "family.*" = a family at any depth, else exact'),
+);
+
+/** JSON_OBJECT accepts any JSON object (metadata, event data). */
+export const JSON_OBJECT = v.record(v.string(), v.unknown(), "must be a JSON object");
+
+/** ID_PARAM documents a path id. */
+export const ID_PARAMS = v.object({ id: v.string() });

@@ -1,0 +1,109 @@
+import type { Server } from "bun";
+import { systemClock, type Clock } from "./clock";
+import type { Config } from "./config/types";
+import { EventCatalogue } from "./events/types";
+import { ApiKeyVerifier } from "./http/api-keys";
+import { errorResponse, toApiError } from "./http/errors";
+import { buildHttp } from "./http/server";
+import { createLogger, type Logger } from "./log";
+import { normalizeIp } from "./net/cidr";
+import { openSqliteStorage } from "./storage/sqlite";
+import { acquireServeLock } from "./storage/open";
+import type { Storage } from "./storage/types";
+import { VERSION } from "./version";
+
+/** AppOptions: tests pass a clock, a logger and `listen` (port 0) instead of the config's address. */
+export interface AppOptions {
+  readonly config: Config;
+  readonly clock?: Clock;
+  readonly log?: Logger;
+  readonly listen?: { host: string; port: number };
+}
+
+/** RunningApp is a started hookd: its address, its storage (for tests and jobs) and stop(). */
+export interface RunningApp {
+  readonly url: string;
+  readonly port: number;
+  readonly storage: Storage;
+  stop(): Promise<void>;
+}
+
+/** StartError is a failure to start that is not the config's fault (port taken, database held): exit 1. */
+export class StartError extends Error {
+  override readonly name = "StartError";
+}
+
+/** startApp is the composition root: config → storage → services → http, then listen. */
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.log.level);
+  const lock = acquireServeLock(config.storage.path);
+  if (!lock) {
+    throw new StartError(`another hookd serve is already using the database ${config.storage.path}`);
+  }
+  let storage: ReturnType<typeof openSqliteStorage>;
+  try {
+    storage = openSqliteStorage(config.storage.path, clock);
+  } catch (error) {
+    lock.release();
+    throw new StartError(`cannot open the database ${config.storage.path}: ${(error as Error).message}`);
+  }
+  if (storage.migrationsApplied.length > 0) {
+    log.info("database migrated", { path: config.storage.path, versions: storage.migrationsApplied });
+  }
+  const http = buildHttp({
+    storage,
+    clock,
+    log,
+    catalogue: new EventCatalogue(config.events.types),
+    targets: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
+    maxEndpoints: config.delivery.max_endpoints,
+    apiKeys: new ApiKeyVerifier(config.api.keys),
+    apiAllowIps: config.api.allow_ips,
+    maxBody: config.server.max_body,
+    version: VERSION,
+  });
+  const listen = options.listen ?? config.server.listen;
+  const tls =
+    config.server.tls_cert !== "" ? { cert: Bun.file(config.server.tls_cert), key: Bun.file(config.server.tls_key) } : undefined;
+  let server: Server<undefined>;
+  try {
+    server = Bun.serve({
+      hostname: listen.host,
+      port: listen.port,
+      tls,
+      // The front handler enforces max_body exactly and answers 413 in the error envelope; this is a backstop.
+      maxRequestBodySize: config.server.max_body + 64 * 1024,
+      fetch: (request, srv) => http.handle(request, normalizeIp(srv.requestIP(request)?.address ?? "") ?? ""),
+      error: (error) => errorResponse(toApiError(error), ""),
+    });
+  } catch (error) {
+    storage.close();
+    lock.release();
+    throw new StartError(`cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
+  }
+  const scheme = tls ? "https" : "http";
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  const url = `${scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${server.port}`;
+  log.info("hookd listening", { version: VERSION, listen: `${listen.host}:${server.port}`, database: config.storage.path });
+  if (config.api.keys.length === 0) {
+    log.warn(
+      "no API keys configured: the admin API (/v1) answers 401. Add one: printf %s 'a-long-random-key' | hookd hash-key, then put the hash in [api] keys",
+    );
+  }
+  let stopped = false;
+  return {
+    url,
+    port: server.port ?? listen.port,
+    storage,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      storage.close();
+      lock.release();
+      log.info("hookd stopped");
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { parseArgs } from "./cli/args";
+import { hashKeyCommand } from "./cli/hash-key";
+import { USAGE } from "./cli/help";
+import { serveCommand } from "./cli/serve";
+import { ConfigError } from "./config/error";
+import { readConfig } from "./config/load";
+import { renderEffectiveConfig } from "./config/render";
+import { VERSION } from "./version";
+
+const out = (s: string) => process.stdout.write(s);
+const err = (s: string) => process.stderr.write(s);
+
+/** main turns argv into a command and returns its exit code (SPEC §1: 0 ok, 1 runtime, 2 usage/config). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.unknown.length > 0) {
+    err(`hookd: ${args.unknown.join("; ")}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (args.command) {
+    case "help":
+    case "--help":
+    case "-h":
+      out(USAGE);
+      return 0;
+    case "version":
+    case "--version":
+    case "-v":
+      out(`hookd ${VERSION}\n`);
+      return 0;
+    case "hash-key":
+      return hashKeyCommand(() => Bun.stdin.text(), out, err);
+    case "check-config":
+    case "serve": {
+      let loaded: ReturnType<typeof readConfig>;
+      try {
+        loaded = readConfig(args.config, process.env);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        err(`${error.format()}\n`);
+        return 2;
+      }
+      if (args.command === "serve") return serveCommand(loaded.config, loaded.path);
+      out(`# ${loaded.path}: valid\n${renderEffectiveConfig(loaded.config)}`);
+      return 0;
+    }
+    default:
+      err(`hookd: unknown command ${JSON.stringify(args.command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      err(`hookd: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

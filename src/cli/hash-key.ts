@@ -1,0 +1,18 @@
+import { hashApiKey } from "../http/api-keys";
+
+/** hashKeyCommand reads one key from stdin (a single trailing newline is not part of it) and prints its hash. */
+export async function hashKeyCommand(stdin: () => Promise<string>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const text = await stdin();
+  const key = text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text;
+  if (key === "") {
+    err("hash-key: no key on stdin; e.g. printf %s 'my-long-random-key' | hookd hash-key\n");
+    return 2;
+  }
+  if (/\s/.test(key)) {
+    err("hash-key: the key contains whitespace; a Bearer token cannot carry it\n");
+    return 2;
+  }
+  if (key.length < 16) err("hash-key: warning: keys shorter than 16 characters are easy to guess\n");
+  out(`${hashApiKey(key)}\n`);
+  return 0;
+}

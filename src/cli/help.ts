@@ -1,0 +1,23 @@
+import { VERSION } from "../version";
+
+/** USAGE is what `hookd help` prints: every command, the config search path and the exit codes. */
+export const USAGE = `hookd ${VERSION} — self-hosted webhook hub: receives signed events, stores them durably,
+delivers them as signed webhooks with retries.
+
+Usage:
+  hookd serve [--config PATH]         run the server
+  hookd check-config [--config PATH]  validate the config and print it with defaults filled in (secrets masked)
+  hookd hash-key                      read an API key on stdin, print the hash for [api] keys
+  hookd version                       print the version
+  hookd help                          this text
+
+Config: --config PATH, else ./hookd.toml, else /etc/hookd/hookd.toml.
+  Every key and its default is documented in config.example.toml.
+
+Add an admin API key:
+  printf %s "$(openssl rand -hex 32)" | tee key.txt | hookd hash-key
+  then in the config:  [api] keys = [ { name = "ops", hash = "sha256:…" } ]
+  and call the API with:  Authorization: Bearer <the key>
+
+Exit codes: 0 ok, 1 runtime failure (port in use, database held by another serve), 2 bad usage or invalid config.
+`;

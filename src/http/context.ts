@@ -1,0 +1,23 @@
+/** RequestContext is what the front handler learned about a request before routing it. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly clientIp: string;
+  /** apiKey is the configured key's name, for /v1 requests that passed auth. */
+  readonly apiKey: string | null;
+  /** rawBody is the body exactly as received, read once by the front handler. */
+  readonly rawBody: Uint8Array;
+}
+
+const contexts = new WeakMap<Request, RequestContext>();
+
+/** attachContext binds a context to the Request object Elysia will hand to the routes. */
+export function attachContext(request: Request, context: RequestContext): void {
+  contexts.set(request, context);
+}
+
+/** contextOf returns the request's context; routes only run behind the front handler, so it exists. */
+export function contextOf(request: Request): RequestContext {
+  const context = contexts.get(request);
+  if (!context) throw new Error("request has no context: it did not pass through the front handler");
+  return context;
+}

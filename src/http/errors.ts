@@ -1,0 +1,80 @@
+/** ErrorCode is every error code the HTTP API answers with; codeToStatus maps each to its status. */
+export const codeToStatus = {
+  invalid_request: 422,
+  invalid_json: 400,
+  invalid_query: 400,
+  invalid_header: 400,
+  unauthorized: 401,
+  ip_not_allowed: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  idempotency_key_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_key_reused: 422,
+  limit_reached: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  storage_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof codeToStatus;
+
+/** ErrorDetail names one problem: the field (key path, header or query parameter) and what is wrong. */
+export interface ErrorDetail {
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** ApiError is the one error type handlers throw; onError renders it as SPEC §3's envelope. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return codeToStatus[this.code];
+  }
+}
+
+/** RETRY_AFTER_STORAGE_SECONDS is what a 503 asks clients to wait before trying again. */
+export const RETRY_AFTER_STORAGE_SECONDS = 5;
+
+/** errorResponse renders an error envelope with its status and headers. */
+export function errorResponse(error: ApiError, requestId: string): Response {
+  const body = {
+    error: { code: error.code, message: error.message, request_id: requestId, details: error.details },
+  };
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": "application/json", ...error.headers },
+  });
+}
+
+const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+/** isStorageOutage tells a database that cannot serve (disk full, locked, I/O error) from a programming error. */
+export function isStorageOutage(error: unknown): boolean {
+  if (error instanceof Error && error.name === "StorageUnavailableError") return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && OUTAGE_CODES.test(code);
+}
+
+/** toApiError turns anything thrown into an ApiError: storage outages become 503, the rest 500. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isStorageOutage(error)) {
+    return new ApiError("storage_unavailable", "storage is unavailable; retry later", [], {
+      "retry-after": String(RETRY_AFTER_STORAGE_SECONDS),
+    });
+  }
+  return new ApiError("internal_error", "internal error; the server log has the details under this request_id");
+}

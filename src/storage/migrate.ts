@@ -1,0 +1,24 @@
+import type { Database } from "bun:sqlite";
+import { MIGRATIONS, type Migration } from "./migrations";
+
+/** migrate applies every migration newer than the database's recorded version, each in its own transaction. */
+export function migrate(db: Database, now: number, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const row = db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get();
+  const current = row?.v ?? 0;
+  const newest = migrations.at(-1)?.version ?? 0;
+  if (current > newest) {
+    throw new Error(`database schema version ${current} is newer than this hookd (${newest}); upgrade hookd`);
+  }
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.run(m.sql);
+      db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, now]);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,11 @@
+import { initial } from "./001-initial";
+
+/** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** MIGRATIONS lists every schema step; append only, never edit a released one. */
+export const MIGRATIONS: readonly Migration[] = [initial];

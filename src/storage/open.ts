@@ -1,0 +1,45 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** openDatabase opens (creating if needed) the SQLite file with hookd's pragmas, all set here and only here. */
+export function openDatabase(path: string): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  // busy_timeout first: switching to WAL itself needs a lock another process may briefly hold.
+  db.run("PRAGMA busy_timeout = 5000");
+  db.run("PRAGMA journal_mode = WAL");
+  // FULL: an acknowledged event survives power loss, not only a process crash.
+  db.run("PRAGMA synchronous = FULL");
+  db.run("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+/** ServeLock keeps a second `serve` off a database one already runs on. */
+export interface ServeLock {
+  release(): void;
+}
+
+/**
+ * acquireServeLock takes an exclusive SQLite lock on `<db>-serve.lock`. The OS drops it when the
+ * process dies (even by SIGKILL), so there is no stale-pid cleanup; `backup` and `cleanup` use the
+ * main database and are not blocked by it. Returns null when another process holds it.
+ */
+export function acquireServeLock(dbPath: string): ServeLock | null {
+  if (dbPath === ":memory:") return { release() {} };
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const lock = new Database(`${dbPath}-serve.lock`, { create: true });
+  try {
+    lock.run("PRAGMA busy_timeout = 0");
+    lock.run("PRAGMA locking_mode = EXCLUSIVE");
+    lock.run("CREATE TABLE IF NOT EXISTS holder (pid INTEGER)");
+    lock.run("BEGIN EXCLUSIVE");
+    lock.run("DELETE FROM holder");
+    lock.run("INSERT INTO holder (pid) VALUES (?)", [process.pid]);
+    lock.run("COMMIT");
+  } catch {
+    lock.close();
+    return null;
+  }
+  return { release: () => lock.close() };
+}
