@@ -24,7 +24,12 @@ export const EVENT_FILTERS = v.pipe(
 );
 
 /** JSON_OBJECT accepts any JSON object (metadata, event data). */
-export const JSON_OBJECT = v.record(v.string(), v.unknown(), "must be a JSON object");
+export const JSON_OBJECT = v.pipe(
+  v.unknown(),
+  // Checked before v.record, which would copy an array into a plain object and accept it.
+  v.check((value) => typeof value === "object" && value !== null && !Array.isArray(value), "must be a JSON object"),
+  v.record(v.string(), v.unknown()),
+);
 
 /** ID_PARAM documents a path id. */
 export const ID_PARAMS = v.object({ id: v.string() });
