@@ -1,0 +1,89 @@
+import type { IpSet } from "../net/cidr";
+import { formatDuration, formatRateLimit, formatSize } from "./duration";
+import type { ApiKey, Config, Source } from "./types";
+import { formatListen, maskProxy } from "./values";
+
+/** MASK replaces every secret in rendered output. */
+export const MASK = "********";
+
+/** renderEffectiveConfig prints the config as TOML with defaults filled in and secrets masked; it is what `hookd check-config` shows. */
+export function renderEffectiveConfig(config: Config): string {
+  const { server, storage, api, events, delivery, retention, log } = config;
+  const sections = [
+    table("[server]", [
+      ["listen", str(formatListen(server.listen))],
+      ["trusted_proxies", cidrs(server.trusted_proxies)],
+      ["max_body", str(formatSize(server.max_body))],
+      ["tls_cert", str(server.tls_cert)],
+      ["tls_key", str(server.tls_key)],
+    ]),
+    table("[storage]", [["path", str(storage.path)]]),
+    table("[api]", [
+      ["keys", keys(api.keys)],
+      ["allow_ips", cidrs(api.allow_ips)],
+    ]),
+    table("[events]", [["types", strs(events.types)]]),
+    table("[delivery]", [
+      ["timeout", str(formatDuration(delivery.timeout))],
+      ["retry_schedule", strs(delivery.retry_schedule.map(formatDuration))],
+      ["concurrency", String(delivery.concurrency)],
+      ["per_endpoint_concurrency", String(delivery.per_endpoint_concurrency)],
+      ["max_endpoints", String(delivery.max_endpoints)],
+      ["require_https", String(delivery.require_https)],
+      ["allow_targets", cidrs(delivery.allow_targets)],
+      ["disable_after", str(formatDuration(delivery.disable_after))],
+      ["user_agent", str(delivery.user_agent)],
+      ["proxy", str(maskProxy(delivery.proxy))],
+    ]),
+    table("[retention]", [
+      ["deliveries", str(formatDuration(retention.deliveries))],
+      ["events", str(formatDuration(retention.events))],
+      ["inbound", str(formatDuration(retention.inbound))],
+      ["cleanup_cron", str(retention.cleanup_cron)],
+    ]),
+    table("[log]", [["level", str(log.level)]]),
+    ...config.sources.map(source),
+  ];
+  return sections.join("\n");
+}
+
+function source(s: Source): string {
+  return table("[[sources]]", [
+    ["id", str(s.id)],
+    ["auth", str(s.auth)],
+    ["secret", str(s.secret === "" ? "" : MASK)],
+    ["header", str(s.header)],
+    ["connector_header", str(s.connector_header)],
+    ["connector_id", str(s.connector_id)],
+    ["allow_ips", cidrs(s.allow_ips)],
+    ["schema", str(s.schema)],
+    ["event_type", str(s.event_type)],
+    ["event_type_field", str(s.event_type_field)],
+    ["rate_limit", str(formatRateLimit(s.rate_limit))],
+  ]);
+}
+
+function table(header: string, rows: [string, string][]): string {
+  return `${header}\n${rows.map(([key, value]) => `${key} = ${value}\n`).join("")}`;
+}
+
+// Only a short prefix of each hash is shown: enough to tell keys apart, too
+// little to be worth copying into another config.
+function keys(list: readonly ApiKey[]): string {
+  if (list.length === 0) return "[]";
+  const rows = list.map((k) => `  { name = ${str(k.name)}, hash = ${str(`${k.hash.slice(0, "sha256:".length + 8)}…`)} },\n`);
+  return `[\n${rows.join("")}]`;
+}
+
+function cidrs(set: IpSet): string {
+  return strs(set.cidrs.map((c) => c.text));
+}
+
+function strs(values: readonly string[]): string {
+  return `[${values.map(str).join(", ")}]`;
+}
+
+/** str quotes a TOML basic string; JSON escapes are valid TOML except that TOML also wants DEL escaped. */
+function str(value: string): string {
+  return JSON.stringify(value).replace(/\x7f/g, "\\u007F");
+}

@@ -1,0 +1,164 @@
+import { createHash } from "node:crypto";
+import * as v from "valibot";
+import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
+import { sourceSchema } from "./sources";
+import { LOG_LEVELS, type ApiKey, type Config, type Env } from "./types";
+import {
+  cronProblem,
+  envNameProblem,
+  eventTypeProblem,
+  headerValueProblem,
+  keyHashProblem,
+  keyNameProblem,
+  parseListen,
+  proxyProblem,
+} from "./values";
+
+export type { Config, Source } from "./types";
+
+/** DEFAULT_RETRY_SCHEDULE is SPEC §2's default: eight attempts over about 27.6 hours. */
+export const DEFAULT_RETRY_SCHEDULE: readonly string[] = ["5s", "5m", "30m", "2h", "5h", "10h", "10h"];
+
+const server = table(
+  {
+    listen: v.optional(converted('an address like "0.0.0.0:8080"', parseListen), "0.0.0.0:8080"),
+    trusted_proxies: cidrList(),
+    max_body: v.optional(size(), "1MiB"),
+    tls_cert: text(""),
+    tls_key: text(""),
+  },
+  [
+    {
+      needs: ["tls_cert", "tls_key"],
+      check({ tls_cert, tls_key }, report) {
+        if (tls_cert !== "" && tls_key === "") report("tls_key", "required when server.tls_cert is set");
+        if (tls_key !== "" && tls_cert === "") report("tls_cert", "required when server.tls_key is set");
+      },
+    },
+  ],
+  (s): Config["server"] => s,
+);
+
+const storage = table(
+  { path: checkedText("./data/hookd.db", (p) => (p.trim() === "" ? "must not be empty" : null)) },
+  [],
+  (s): Config["storage"] => s,
+);
+
+const apiKey = table({ name: required(keyNameProblem), hash: required(keyHashProblem) }, [], (k): ApiKey => k);
+
+// The same hash `hookd hash-key` prints (src/http/api-keys.ts); a test holds the two together.
+function hashKey(key: string): string {
+  return `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`;
+}
+
+function api(env: Env) {
+  return table(
+    {
+      keys: uniqueList(apiKey, [], "name", (first) => `also api.keys[${first}].name`),
+      key_env: checkedText("", envNameProblem),
+      allow_ips: cidrList(),
+    },
+    [
+      {
+        needs: ["key_env"],
+        check({ key_env }, report) {
+          const key = key_env === "" ? null : env[key_env];
+          if (key === undefined || key === "") report("key_env", `environment variable ${key_env} is not set or empty`);
+          // The verifier reads `Bearer <key>` up to the first space, so such a key could never match.
+          else if (key !== null && /\s/.test(key)) report("key_env", `$${key_env} contains whitespace; a Bearer token cannot carry it`);
+        },
+      },
+    ],
+    // The plain key from the environment is hashed at once so it is held like every other key.
+    (a): Config["api"] => ({
+      keys: a.key_env === "" ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashKey(env[a.key_env] ?? "") }],
+      allow_ips: a.allow_ips,
+    }),
+  );
+}
+
+const events = table(
+  { types: uniqueList(required(eventTypeProblem), [], null, (first) => `also events.types[${first}]`) },
+  [],
+  (e): Config["events"] => e,
+);
+
+function delivery(version: string) {
+  return table(
+    {
+      timeout: v.optional(duration(true), "10s"),
+      retry_schedule: list(duration(), DEFAULT_RETRY_SCHEDULE),
+      concurrency: whole(64, 1),
+      per_endpoint_concurrency: whole(8, 1),
+      max_endpoints: whole(10, 1),
+      require_https: flag(true),
+      allow_targets: cidrList(),
+      disable_after: v.optional(duration(), "5d"),
+      user_agent: checkedText("hookd/<version>", headerValueProblem),
+      proxy: checkedText("", proxyProblem),
+    },
+    [
+      {
+        needs: ["concurrency", "per_endpoint_concurrency"],
+        check({ concurrency, per_endpoint_concurrency }, report) {
+          if (per_endpoint_concurrency > concurrency) {
+            report("per_endpoint_concurrency", `must not exceed delivery.concurrency (${concurrency})`);
+          }
+        },
+      },
+    ],
+    (d): Config["delivery"] => ({ ...d, user_agent: d.user_agent.replaceAll("<version>", version) }),
+  );
+}
+
+// Retention of "0" is refused rather than read as "keep forever": the cleanup
+// job computes cutoff = now - retention, so 0 would delete everything finished.
+const retention = table(
+  {
+    deliveries: v.optional(duration(true), "30d"),
+    events: v.optional(duration(true), "30d"),
+    inbound: v.optional(duration(true), "30d"),
+    cleanup_cron: checkedText("0 3 * * *", cronProblem),
+  },
+  [],
+  (r): Config["retention"] => r,
+);
+
+const log = table({ level: choice(LOG_LEVELS, "info") }, [], (l): Config["log"] => l);
+
+/** alwaysAllowed are the types SPEC §2 lets through even when events.types is a closed catalogue. */
+function alwaysAllowed(type: string): boolean {
+  return type.startsWith("resource.") || type === "webhook.test";
+}
+
+/** configSchema validates a parsed TOML document and converts it into a Config; `env` resolves `*_env` keys, `version` fills user_agent. */
+export function configSchema(env: Env, version: string) {
+  return table(
+    {
+      server: v.optional(server, {}),
+      storage: v.optional(storage, {}),
+      api: v.optional(api(env), {}),
+      events: v.optional(events, {}),
+      delivery: v.optional(delivery(version), {}),
+      retention: v.optional(retention, {}),
+      log: v.optional(log, {}),
+      sources: uniqueList(sourceSchema(env), [], "id", (first) => `also sources[${first}].id`),
+    },
+    [
+      {
+        needs: ["events", "sources"],
+        check({ events, sources }, report) {
+          if (events.types.length === 0) return;
+          sources.forEach((source, i) => {
+            const type = source.event_type;
+            if (type !== "" && !events.types.includes(type) && !alwaysAllowed(type)) {
+              report(["sources", i, "event_type"], `${JSON.stringify(type)} is not in events.types`);
+            }
+          });
+        },
+      },
+    ],
+    (c): Config => c,
+  );
+}

@@ -1,0 +1,77 @@
+import type { IpSet } from "../net/cidr";
+import type { RateLimit } from "./duration";
+
+/** Env is the process environment that `*_env` keys name variables in. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** AUTH_MODES are the ways an inbound source proves who it is. */
+export const AUTH_MODES = ["hmac", "token", "standard-webhooks", "none"] as const;
+/** AuthMode is one of AUTH_MODES. */
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** BODY_SCHEMAS are the shapes an inbound body may be checked against. */
+export const BODY_SCHEMAS = ["erp-event", "json"] as const;
+/** BodySchema is one of BODY_SCHEMAS. */
+export type BodySchema = (typeof BODY_SCHEMAS)[number];
+
+/** LOG_LEVELS are the accepted `[log] level` values, quietest last. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** LogLevel is one of LOG_LEVELS. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Source is one `[[sources]]` entry with its secret resolved and its defaults applied. */
+export interface Source {
+  readonly id: string;
+  readonly auth: AuthMode;
+  /** secret is the resolved value of `secret` or `$secret_env`; "" for auth = "none". */
+  readonly secret: string;
+  readonly header: string;
+  readonly connector_header: string;
+  readonly connector_id: string;
+  readonly allow_ips: IpSet;
+  readonly schema: BodySchema;
+  readonly event_type: string;
+  readonly event_type_field: string;
+  readonly rate_limit: RateLimit | null;
+}
+
+/** ApiKey is one admin key: its name and `sha256:<64 hex>` hash, never the key itself. */
+export interface ApiKey {
+  readonly name: string;
+  readonly hash: string;
+}
+
+/** Config is the validated, converted, deep-frozen configuration: durations in ms, sizes in bytes, CIDR lists compiled. */
+export interface Config {
+  readonly server: {
+    readonly listen: { readonly host: string; readonly port: number };
+    readonly trusted_proxies: IpSet;
+    readonly max_body: number;
+    readonly tls_cert: string;
+    readonly tls_key: string;
+  };
+  readonly storage: { readonly path: string };
+  readonly api: { readonly keys: readonly ApiKey[]; readonly allow_ips: IpSet };
+  readonly events: { readonly types: readonly string[] };
+  readonly delivery: {
+    readonly timeout: number;
+    readonly retry_schedule: readonly number[];
+    readonly concurrency: number;
+    readonly per_endpoint_concurrency: number;
+    readonly max_endpoints: number;
+    readonly require_https: boolean;
+    readonly allow_targets: IpSet;
+    /** disable_after is 0 when endpoints are never disabled for failing. */
+    readonly disable_after: number;
+    readonly user_agent: string;
+    readonly proxy: string;
+  };
+  readonly retention: {
+    readonly deliveries: number;
+    readonly events: number;
+    readonly inbound: number;
+    readonly cleanup_cron: string;
+  };
+  readonly log: { readonly level: LogLevel };
+  readonly sources: readonly Source[];
+}

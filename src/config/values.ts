@@ -1,0 +1,117 @@
+import { isIP } from "node:net";
+import { Cron } from "croner";
+
+// Pure checks for single config values. Each returns null when the value is
+// fine, else the message that follows `config error: <path>: `.
+
+/** EVENT_TYPE is SPEC §3's event type pattern (also keeps CR/LF out of X-Hookd-Event). */
+export const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
+
+/** eventTypeProblem accepts dot-separated names like "payroll.batch_closed", at most 128 characters. */
+export function eventTypeProblem(type: string): string | null {
+  if (EVENT_TYPE.test(type) && type.length <= 128) return null;
+  return `${JSON.stringify(type)} is not an event type (two or more dot-separated words of letters, digits, _ or -, like "payroll.batch_closed"; at most 128 characters)`;
+}
+
+/** sourceIdProblem accepts ids that are safe as the last segment of POST /in/:source. */
+export function sourceIdProblem(id: string): string | null {
+  if (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(id)) return null;
+  return `${JSON.stringify(id)} is not a source id (1-64 of a-z, 0-9, _ and -, starting with a letter or digit)`;
+}
+
+/** keyNameProblem accepts API key names that are safe to log. */
+export function keyNameProblem(name: string): string | null {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) return null;
+  return `${JSON.stringify(name)} is not a key name (1-64 of letters, digits, ., _ and -)`;
+}
+
+/** keyHashProblem accepts what `hookd hash-key` prints: "sha256:" and 64 lowercase hex digits. */
+export function keyHashProblem(hash: string): string | null {
+  if (/^sha256:[0-9a-f]{64}$/.test(hash)) return null;
+  const shown = hash.length > 20 ? `${JSON.stringify(hash.slice(0, 16))}…` : JSON.stringify(hash);
+  return `${shown} is not a key hash (expected "sha256:" and 64 lowercase hex digits; make one with \`hookd hash-key\`)`;
+}
+
+/** headerNameProblem accepts HTTP header names (RFC 9110 tokens). */
+export function headerNameProblem(name: string): string | null {
+  if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return null;
+  return `${JSON.stringify(name)} is not an HTTP header name`;
+}
+
+/** headerValueProblem accepts non-empty header values without control characters (no header injection). */
+export function headerValueProblem(value: string): string | null {
+  if (value !== "" && !/[\x00-\x1f\x7f]/.test(value)) return null;
+  return value === "" ? "must not be empty" : "must not contain control characters";
+}
+
+/** envNameProblem accepts environment variable names; "" means the key is unused. */
+export function envNameProblem(name: string): string | null {
+  if (name === "" || /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return null;
+  return `${JSON.stringify(name)} is not an environment variable name`;
+}
+
+/** cronProblem accepts any pattern croner accepts, so the job registry can never fail on it later. */
+export function cronProblem(pattern: string): string | null {
+  try {
+    new Cron(pattern, { paused: true }).stop();
+    return null;
+  } catch (error) {
+    return `${JSON.stringify(pattern)} is not a cron pattern (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+/** proxyProblem accepts "" (no proxy) or an http:// or https:// URL. */
+export function proxyProblem(proxy: string): string | null {
+  if (proxy === "") return null;
+  let url: URL;
+  try {
+    url = new URL(proxy);
+  } catch {
+    return "is not a URL (expected e.g. \"http://proxy.internal:3128\")";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `must be an http:// or https:// URL, not ${url.protocol}//`;
+  return null;
+}
+
+/** maskProxy hides the password of a proxy URL, leaving the rest as written. */
+export function maskProxy(proxy: string): string {
+  return proxy.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1********@");
+}
+
+/** whsecProblem accepts Standard Webhooks secrets: "whsec_" followed by non-empty base64. */
+export function whsecProblem(secret: string): string | null {
+  const body = secret.startsWith("whsec_") ? secret.slice(6) : "";
+  const bare = body.replace(/={1,2}$/, "");
+  const padded = bare.length !== body.length;
+  // Unpadded base64 is accepted too; only a length no encoder produces is not.
+  if (/^[A-Za-z0-9+/]+$/.test(bare) && (padded ? body.length % 4 === 0 : bare.length % 4 !== 1)) return null;
+  return 'must be "whsec_" followed by base64 (a Standard Webhooks secret)';
+}
+
+/** Listen is the address the server binds. */
+export interface Listen {
+  readonly host: string;
+  readonly port: number;
+}
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** parseListen reads "host:port" ("0.0.0.0:8080", "localhost:8080", "[::]:8080") with a port of 1-65535; else an error message. */
+export function parseListen(text: string): Listen | string {
+  const example = 'e.g. "0.0.0.0:8080", "127.0.0.1:8080" or "[::]:8080"';
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(text);
+  if (!m) return `${JSON.stringify(text)} is not host:port (${example})`;
+  const host = m[1] ?? m[2]!;
+  if (host === "") return `${JSON.stringify(text)} has no host (${example})`;
+  if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !HOSTNAME.test(host)) {
+    return `${JSON.stringify(text)} has a bad host (${example}; IPv6 goes in brackets)`;
+  }
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return `${JSON.stringify(text)} has port ${m[3]}; the port must be 1-65535`;
+  return { host, port };
+}
+
+/** formatListen prints a Listen the way parseListen reads it, bracketing IPv6 hosts. */
+export function formatListen(listen: Listen): string {
+  return isIP(listen.host) === 6 ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+}

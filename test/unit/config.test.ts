@@ -1,0 +1,435 @@
+import { describe, expect, it, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatDuration, formatRateLimit, formatSize, parseDuration, parseRateLimit, parseSize } from "../../src/config/duration";
+import { ConfigError, loadConfig, readConfig } from "../../src/config/load";
+import { MASK, renderEffectiveConfig } from "../../src/config/render";
+import { parseListen } from "../../src/config/values";
+import { hashApiKey } from "../../src/http/api-keys";
+
+const EXAMPLE = join(import.meta.dir, "../../config.example.toml");
+const HASH = `sha256:${"ab".repeat(32)}`;
+const WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/** issuesOf loads `toml` and returns the problems found ([] when it loads). */
+function issuesOf(toml: string, env: Record<string, string> = {}) {
+  try {
+    loadConfig(toml, env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.issues;
+  }
+}
+
+describe("parseDuration", () => {
+  test.each([
+    ["500ms", 500],
+    ["10s", 10_000],
+    ["5m", 300_000],
+    ["24h", 86_400_000],
+    ["30d", 2_592_000_000],
+    ["0", 0],
+    ["0s", 0],
+    ["1h30m", 5_400_000],
+    ["1d2h3m4s5ms", 93_784_005],
+    ["1.5s", 1500],
+  ])("reads %p as %p ms", (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  test.each(["", "10", "10x", "s", "-5s", "5 s", " 5s", "1m5m", "5s1m", "1.s", "1e3s"])("rejects %p", (text) => {
+    expect(parseDuration(text)).toBeString();
+    expect(parseDuration(text) as string).toContain(JSON.stringify(text));
+  });
+
+  test.each([
+    [0, "0"],
+    [500, "500ms"],
+    [10_000, "10s"],
+    [5_400_000, "1h30m"],
+    [432_000_000, "5d"],
+    [93_784_005, "1d2h3m4s5ms"],
+  ])("formatDuration(%p) is %p and reads back", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+    expect(parseDuration(text)).toBe(ms);
+  });
+});
+
+describe("parseSize", () => {
+  test.each([
+    ["1MiB", 1_048_576],
+    ["512KiB", 524_288],
+    ["1MB", 1_000_000],
+    ["1KB", 1000],
+    ["2GiB", 2_147_483_648],
+    ["100B", 100],
+    ["4096", 4096],
+    ["0", 0],
+    ["1.5KiB", 1536],
+  ])("reads %p as %p bytes", (text, bytes) => {
+    expect(parseSize(text)).toBe(bytes);
+  });
+
+  test.each(["", "1mb", "1 MiB", "MiB", "-1B", "1.5", "0.5B", "1TiB"])("rejects %p", (text) => {
+    expect(parseSize(text)).toBeString();
+  });
+
+  test.each([
+    [1_048_576, "1MiB"],
+    [1_000_000, "1MB"],
+    [1536, "1536B"],
+    [100, "100B"],
+    [0, "0B"],
+  ])("formatSize(%p) is %p and reads back", (bytes, text) => {
+    expect(formatSize(bytes)).toBe(text);
+    expect(parseSize(text)).toBe(bytes);
+  });
+});
+
+describe("parseRateLimit", () => {
+  test.each([
+    ["50000/1d", { count: 50_000, windowMs: 86_400_000 }],
+    ["100/1m", { count: 100, windowMs: 60_000 }],
+    ["10/s", { count: 10, windowMs: 1000 }],
+    ["5/1h30m", { count: 5, windowMs: 5_400_000 }],
+    ["", null],
+  ])("reads %p", (text, limit) => {
+    expect(parseRateLimit(text)).toEqual(limit);
+    expect(formatRateLimit(limit)).toBe(text === "10/s" ? "10/1s" : text);
+  });
+
+  test.each(["50000", "0/1d", "-1/1d", "10/0", "10/", "/1d", "1.5/1d", "10/1x", "ten/1d"])("rejects %p", (text) => {
+    expect(parseRateLimit(text)).toBeString();
+  });
+});
+
+describe("parseListen", () => {
+  test.each([
+    ["0.0.0.0:8080", { host: "0.0.0.0", port: 8080 }],
+    ["[::]:8080", { host: "::", port: 8080 }],
+    ["[::1]:443", { host: "::1", port: 443 }],
+    ["localhost:1", { host: "localhost", port: 1 }],
+    ["127.0.0.1:65535", { host: "127.0.0.1", port: 65535 }],
+  ])("reads %p", (text, listen) => {
+    expect(parseListen(text)).toEqual(listen);
+  });
+
+  test.each(["8080", ":8080", "0.0.0.0:0", "0.0.0.0:65536", "0.0.0.0:", ":::8080", "[1.2.3.4]:80", "bad_host:80", "0.0.0.0:80x"])(
+    "rejects %p",
+    (text) => {
+      expect(parseListen(text)).toBeString();
+    },
+  );
+});
+
+describe("loadConfig defaults", () => {
+  it("fills in every default of SPEC §2 on an empty file", () => {
+    const c = loadConfig("", {});
+    expect(c.server.listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(c.server.trusted_proxies.size).toBe(0);
+    expect(c.server.max_body).toBe(1_048_576);
+    expect([c.server.tls_cert, c.server.tls_key]).toEqual(["", ""]);
+    expect(c.storage.path).toBe("./data/hookd.db");
+    expect(c.api.keys).toEqual([]);
+    expect(c.api.allow_ips.size).toBe(0);
+    expect(c.events.types).toEqual([]);
+    expect(c.delivery.timeout).toBe(10_000);
+    expect(c.delivery.retry_schedule).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(c.delivery.concurrency).toBe(64);
+    expect(c.delivery.per_endpoint_concurrency).toBe(8);
+    expect(c.delivery.max_endpoints).toBe(10);
+    expect(c.delivery.require_https).toBe(true);
+    expect(c.delivery.allow_targets.size).toBe(0);
+    expect(c.delivery.disable_after).toBe(432_000_000);
+    expect(c.delivery.user_agent).toBe("hookd/dev");
+    expect(c.delivery.proxy).toBe("");
+    expect(c.retention).toEqual({ deliveries: 2_592_000_000, events: 2_592_000_000, inbound: 2_592_000_000, cleanup_cron: "0 3 * * *" });
+    expect(c.log.level).toBe("info");
+    expect(c.sources).toEqual([]);
+  });
+
+  it("puts the version into user_agent", () => {
+    expect(loadConfig("", {}, { version: "1.2.3" }).delivery.user_agent).toBe("hookd/1.2.3");
+  });
+
+  it("fills in source defaults by auth mode", () => {
+    const c = loadConfig(
+      `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s1"\n[[sources]]\nid = "b"\nauth = "token"\nsecret = "s2"\n` +
+        `[[sources]]\nid = "c"\nauth = "none"\nallow_ips = ["10.0.0.0/8"]\nschema = "json"\nevent_type = "x.y"\nrate_limit = "10/1m"`,
+      {},
+    );
+    expect(c.sources.map((s) => [s.id, s.header, s.connector_header, s.connector_id, s.schema, s.rate_limit])).toEqual([
+      ["a", "X-Hookd-Signature", "X-Hookd-Connector-Id", "a", "erp-event", null],
+      ["b", "x-auth-token", "X-Hookd-Connector-Id", "b", "erp-event", null],
+      ["c", "", "X-Hookd-Connector-Id", "c", "json", { count: 10, windowMs: 60_000 }],
+    ]);
+    expect(c.sources[2]!.secret).toBe("");
+    expect(c.sources[2]!.allow_ips.has("10.1.2.3")).toBe(true);
+  });
+});
+
+describe("config.example.toml", () => {
+  const text = readFileSync(EXAMPLE, "utf8");
+
+  it("loads as-is without any environment", () => {
+    expect(() => loadConfig(text, {})).not.toThrow();
+  });
+
+  it("shows exactly the defaults", () => {
+    expect(renderEffectiveConfig(loadConfig(text, {}))).toBe(renderEffectiveConfig(loadConfig("", {})));
+  });
+
+  test.each(renderEffectiveConfig(loadConfig("", {})).split("\n").filter((l) => l.includes(" = ")))("documents %p", (line) => {
+    const [key] = line.split(" = ");
+    const expected = key === "user_agent" ? 'user_agent = "hookd/<version>"' : line;
+    expect(text.split("\n")).toContain(expected);
+  });
+
+  test.each(["id", "auth", "secret", "secret_env", "header", "connector_header", "connector_id", "allow_ips", "schema", "event_type", "event_type_field", "rate_limit"])(
+    "documents the source key %p",
+    (key) => {
+      expect(text).toMatch(new RegExp(`^#\\s+${key}\\s`, "m"));
+    },
+  );
+
+  it("has three commented-out [[sources]] examples that load once uncommented", () => {
+    const uncommented = text.replace(/^# (\[\[sources\]\]|[a-z_]+ = .*)$/gm, "$1").replace(/^#\s+key_env = .*$/m, "");
+    const env = { HOOKD_PSFT_SECRET: "s3cret", HOOKD_MONITOR_TOKEN: "t0ken", HOOKD_ERPOPS_SECRET: WHSEC };
+    const c = loadConfig(uncommented, env);
+    expect(c.sources.map((s) => s.auth)).toEqual(["hmac", "token", "standard-webhooks"]);
+  });
+});
+
+describe("loadConfig mistakes", () => {
+  test.each([
+    ["bad CIDR", `[[sources]]\nid="a"\nauth="hmac"\nsecret="s"\n[[sources]]\nid="b"\nauth="hmac"\nsecret="s"\nallow_ips=["10.0.0.0/33"]`, {}, "sources[1].allow_ips[0]", '"10.0.0.0/33" is not a CIDR (prefix must be 0-32)'],
+    ["unknown key", `[server]\nlistn = "0.0.0.0:80"`, {}, "server.listn", 'unknown key (did you mean "listen"?)'],
+    ["unknown section", `[sever]`, {}, "sever", 'unknown key (did you mean "server"?)'],
+    ["unknown source key", `[[sources]]\nid="a"\nauth="hmac"\nsecret="s"\nallow_ip=[]`, {}, "sources[0].allow_ip", 'unknown key (did you mean "allow_ips"?)'],
+    ["listen without port", `[server]\nlisten = "0.0.0.0"`, {}, "server.listen", expect.stringContaining("is not host:port")],
+    ["port out of range", `[server]\nlisten = "0.0.0.0:70000"`, {}, "server.listen", expect.stringContaining("the port must be 1-65535")],
+    ["tls_cert alone", `[server]\ntls_cert = "/c.pem"`, {}, "server.tls_key", "required when server.tls_cert is set"],
+    ["tls_key alone", `[server]\ntls_key = "/k.pem"`, {}, "server.tls_cert", "required when server.tls_key is set"],
+    ["bad size", `[server]\nmax_body = "1 MB"`, {}, "server.max_body", expect.stringContaining("is not a size")],
+    ["wrong type", `[server]\nmax_body = true`, {}, "server.max_body", 'must be a size like "1MiB", got true'],
+    ["bad key hash", `[api]\nkeys = [{ name = "ops", hash = "abc" }]`, {}, "api.keys[0].hash", expect.stringContaining("hookd hash-key")],
+    ["uppercase key hash", `[api]\nkeys = [{ name = "ops", hash = "${HASH.toUpperCase().replace("SHA256", "sha256")}" }]`, {}, "api.keys[0].hash", expect.stringContaining("lowercase")],
+    ["missing key name", `[api]\nkeys = [{ hash = "${HASH}" }]`, {}, "api.keys[0].name", "is required"],
+    ["duplicate key name", `[api]\nkeys = [{ name = "ops", hash = "${HASH}" }, { name = "ops", hash = "${HASH}" }]`, {}, "api.keys[1].name", 'duplicate "ops" (also api.keys[0].name)'],
+    ["key_env unset", `[api]\nkey_env = "HOOKD_API_KEY"`, {}, "api.key_env", "environment variable HOOKD_API_KEY is not set or empty"],
+    ["key_env empty", `[api]\nkey_env = "HOOKD_API_KEY"`, { HOOKD_API_KEY: "" }, "api.key_env", "environment variable HOOKD_API_KEY is not set or empty"],
+    ["bad event type", `[events]\ntypes = ["payroll"]`, {}, "events.types[0]", expect.stringContaining('"payroll" is not an event type')],
+    ["long event type", `[events]\ntypes = ["a.${"b".repeat(127)}"]`, {}, "events.types[0]", expect.stringContaining("at most 128")],
+    ["duplicate event type", `[events]\ntypes = ["a.b", "a.b"]`, {}, "events.types[1]", 'duplicate "a.b" (also events.types[0])'],
+    ["zero concurrency", `[delivery]\nconcurrency = 0`, {}, "delivery.concurrency", "must be at least 1, got 0"],
+    ["per-endpoint above total", `[delivery]\nconcurrency = 4`, {}, "delivery.per_endpoint_concurrency", "must not exceed delivery.concurrency (4)"],
+    ["fractional max_endpoints", `[delivery]\nmax_endpoints = 1.5`, {}, "delivery.max_endpoints", "must be a whole number, got 1.5"],
+    ["zero max_endpoints", `[delivery]\nmax_endpoints = 0`, {}, "delivery.max_endpoints", "must be at least 1, got 0"],
+    ["bad retry entry", `[delivery]\nretry_schedule = ["5s", "5m", "soon"]`, {}, "delivery.retry_schedule[2]", expect.stringContaining('"soon" is not a duration')],
+    ["zero timeout", `[delivery]\ntimeout = "0"`, {}, "delivery.timeout", "must be more than 0"],
+    ["socks proxy", `[delivery]\nproxy = "socks5://p:1080"`, {}, "delivery.proxy", expect.stringContaining("http:// or https://")],
+    ["bad cron", `[retention]\ncleanup_cron = "0 25 * * *"`, {}, "retention.cleanup_cron", expect.stringContaining("is not a cron pattern")],
+    ["bad log level", `[log]\nlevel = "verbose"`, {}, "log.level", expect.stringContaining('one of "debug", "info", "warn", "error"')],
+    ["bad source id", `[[sources]]\nid = "PSFT"\nauth = "hmac"\nsecret = "s"`, {}, "sources[0].id", expect.stringContaining("is not a source id")],
+    ["duplicate source id", `[[sources]]\nid="a"\nauth="hmac"\nsecret="s"\n[[sources]]\nid="a"\nauth="hmac"\nsecret="s"`, {}, "sources[1].id", 'duplicate "a" (also sources[0].id)'],
+    ["missing auth", `[[sources]]\nid = "a"`, {}, "sources[0].auth", "is required"],
+    ["hmac without secret", `[[sources]]\nid = "a"\nauth = "hmac"`, {}, "sources[0].secret", 'required for auth = "hmac" (set secret or secret_env)'],
+    ["secret and secret_env", `[[sources]]\nid = "a"\nauth = "token"\nsecret = "s"\nsecret_env = "S"`, { S: "x" }, "sources[0].secret", "set either secret or secret_env, not both"],
+    ["secret_env unset", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret_env = "HOOKD_A"`, {}, "sources[0].secret_env", "environment variable HOOKD_A is not set or empty"],
+    ["none without allow_ips", `[[sources]]\nid = "a"\nauth = "none"`, {}, "sources[0].auth", '"none" requires allow_ips'],
+    ["none with a secret", `[[sources]]\nid = "a"\nauth = "none"\nallow_ips = ["10.0.0.0/8"]\nsecret = "s"`, {}, "sources[0].secret", 'not used with auth = "none"'],
+    ["bad whsec", `[[sources]]\nid = "a"\nauth = "standard-webhooks"\nsecret = "plain"`, {}, "sources[0].secret", expect.stringContaining('"whsec_"')],
+    ["bad whsec from env", `[[sources]]\nid = "a"\nauth = "standard-webhooks"\nsecret_env = "W"`, { W: "whsec_%%%" }, "sources[0].secret_env", expect.stringContaining('$W must be "whsec_"')],
+    ["json without type", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nschema = "json"`, {}, "sources[0].event_type", expect.stringContaining('required for schema = "json"')],
+    ["json with both", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nschema = "json"\nevent_type = "a.b"\nevent_type_field = "t"`, {}, "sources[0].event_type", expect.stringContaining("not both")],
+    ["json with bad type", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nschema = "json"\nevent_type = "ab"`, {}, "sources[0].event_type", expect.stringContaining('"ab" is not an event type')],
+    ["erp-event with a type", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nevent_type = "a.b"`, {}, "sources[0].event_type", 'only used with schema = "json"'],
+    ["type outside catalogue", `[events]\ntypes = ["a.b"]\n[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nschema = "json"\nevent_type = "c.d"`, {}, "sources[0].event_type", '"c.d" is not in events.types'],
+    ["bad rate limit", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nrate_limit = "lots"`, {}, "sources[0].rate_limit", expect.stringContaining('"lots" is not a rate limit')],
+    ["bad header name", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nheader = "X Sig"`, {}, "sources[0].header", '"X Sig" is not an HTTP header name'],
+    ["sources as a table", `[sources]\nid = "a"`, {}, "sources", "must be a list, got a table"],
+    ["TOML syntax", `[server]\nlisten = 0.0.0.0:8080`, {}, "(toml)", expect.stringContaining("line 2:")],
+  ])("%s", (_name, toml, env, path, message) => {
+    expect(issuesOf(toml, env)).toEqual([{ path, message }]);
+  });
+
+  it("reports every mistake at once", () => {
+    const toml = `
+[server]
+listn = "0.0.0.0:8080"
+tls_cert = "/etc/hookd/cert.pem"
+[delivery]
+retry_schedule = ["5s", "later"]
+per_endpoint_concurrency = 100
+[[sources]]
+id = "a"
+auth = "hmac"
+allow_ips = ["10.0.0.0/33"]
+[[sources]]
+id = "b"
+auth = "none"
+secret_env = "UNSET"
+`;
+    const issues = issuesOf(toml);
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      [
+        "server.listn",
+        "server.tls_key",
+        "delivery.retry_schedule[1]",
+        "delivery.per_endpoint_concurrency",
+        "sources[0].allow_ips[0]",
+        "sources[0].secret",
+        "sources[1].secret_env",
+        "sources[1].auth",
+      ].sort(),
+    );
+    const error = (() => {
+      try {
+        loadConfig(toml, {});
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })()!;
+    expect(error.format().split("\n")).toHaveLength(8);
+    expect(error.format()).toContain('config error: sources[0].allow_ips[0]: "10.0.0.0/33" is not a CIDR (prefix must be 0-32)');
+  });
+});
+
+describe("loadConfig secrets", () => {
+  it("resolves secret_env from the environment", () => {
+    const c = loadConfig(
+      `[[sources]]\nid = "a"\nauth = "hmac"\nsecret_env = "HOOKD_A"\n[[sources]]\nid = "b"\nauth = "standard-webhooks"\nsecret_env = "HOOKD_B"`,
+      { HOOKD_A: "hmac-secret", HOOKD_B: WHSEC },
+    );
+    expect(c.sources.map((s) => s.secret)).toEqual(["hmac-secret", WHSEC]);
+  });
+
+  it("hashes key_env the way `hookd hash-key` does and lists it after the configured keys", () => {
+    const c = loadConfig(`[api]\nkeys = [{ name = "ops", hash = "${HASH}" }]\nkey_env = "HOOKD_API_KEY"`, { HOOKD_API_KEY: "plain-key-123456" });
+    expect(c.api.keys).toEqual([
+      { name: "ops", hash: HASH },
+      { name: "env:HOOKD_API_KEY", hash: hashApiKey("plain-key-123456") },
+    ]);
+  });
+
+  it("refuses a key_env value no Bearer header can carry", () => {
+    expect(issuesOf(`[api]\nkey_env = "K"`, { K: "two words" })).toEqual([
+      { path: "api.key_env", message: "$K contains whitespace; a Bearer token cannot carry it" },
+    ]);
+  });
+});
+
+describe("renderEffectiveConfig", () => {
+  const env = { HOOKD_A: "env-secret-value", HOOKD_API_KEY: "env-api-key-value" };
+  const toml = `
+[api]
+keys = [{ name = "ops", hash = "${HASH}" }]
+key_env = "HOOKD_API_KEY"
+[delivery]
+proxy = "http://user:proxy-password@proxy.internal:3128"
+[[sources]]
+id = "a"
+auth = "hmac"
+secret_env = "HOOKD_A"
+[[sources]]
+id = "b"
+auth = "token"
+secret = "inline-token-value"
+rate_limit = "50000/1d"
+allow_ips = ["10.20.0.0/16"]
+`;
+  const out = renderEffectiveConfig(loadConfig(toml, env));
+
+  test.each(["env-secret-value", "env-api-key-value", "inline-token-value", "proxy-password", HASH, hashApiKey("env-api-key-value")])(
+    "never prints %p",
+    (secret) => {
+      expect(out).not.toContain(secret);
+    },
+  );
+
+  it("masks secrets and shortens key hashes", () => {
+    expect(out).toContain(`secret = "${MASK}"`);
+    expect(out).toContain(`{ name = "ops", hash = "sha256:abababab…" }`);
+    expect(out).toContain(`proxy = "http://user:${MASK}@proxy.internal:3128"`);
+    expect(out).toContain('rate_limit = "50000/1d"');
+    expect(out).toContain('allow_ips = ["10.20.0.0/16"]');
+  });
+
+  it("prints valid TOML that loads back to the same config when there are no secrets", () => {
+    const plain = renderEffectiveConfig(loadConfig(`[server]\nlisten = "[::]:9000"\nmax_body = "512KiB"\n[delivery]\nretry_schedule = ["1h30m"]`, {}));
+    expect(() => Bun.TOML.parse(out)).not.toThrow();
+    expect(renderEffectiveConfig(loadConfig(plain, {}))).toBe(plain);
+    expect(plain).toContain('listen = "[::]:9000"');
+  });
+});
+
+describe("loaded config", () => {
+  const c = loadConfig(`[events]\ntypes = ["a.b"]\n[[sources]]\nid = "a"\nauth = "none"\nallow_ips = ["10.0.0.0/8"]`, {});
+
+  test.each([
+    ["a top-level section", () => ((c as any).server = null)],
+    ["a nested value", () => ((c as any).server.listen.port = 1)],
+    ["a list", () => (c.events.types as string[]).push("c.d")],
+    ["a source", () => ((c.sources[0] as any).secret = "x")],
+    ["an IpSet's CIDRs", () => (c.sources[0]!.allow_ips.cidrs as unknown[]).push({})],
+  ])("is frozen: changing %s throws", (_what, mutate) => {
+    expect(mutate).toThrow(TypeError);
+  });
+
+  it("still matches addresses after freezing", () => {
+    expect(c.sources[0]!.allow_ips.has("10.9.9.9")).toBe(true);
+    expect(c.sources[0]!.allow_ips.has("11.0.0.1")).toBe(false);
+  });
+});
+
+describe("readConfig", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hookd-config-"));
+
+  it("reads the file given with --config", () => {
+    const path = join(dir, "given.toml");
+    writeFileSync(path, `[log]\nlevel = "debug"\n`);
+    const { config, path: used } = readConfig(path, {}, { version: "9.9.9" });
+    expect(used).toBe(path);
+    expect(config.log.level).toBe("debug");
+    expect(config.delivery.user_agent).toBe("hookd/9.9.9");
+  });
+
+  it("names a missing --config file", () => {
+    expect(() => readConfig(join(dir, "nope.toml"), {})).toThrow(`${join(dir, "nope.toml")}: no such file`);
+  });
+
+  it("falls back to ./hookd.toml", () => {
+    const cwd = process.cwd();
+    writeFileSync(join(dir, "hookd.toml"), `[log]\nlevel = "warn"\n`);
+    try {
+      process.chdir(dir);
+      const { config, path } = readConfig(undefined, {});
+      expect([path, config.log.level]).toEqual(["./hookd.toml", "warn"]);
+    } finally {
+      process.chdir(cwd);
+      rmSync(join(dir, "hookd.toml"));
+    }
+  });
+
+  it.skipIf(existsSync("/etc/hookd/hookd.toml"))("says where it looked and what to do when no file is found", () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      let error: unknown;
+      try {
+        readConfig(undefined, {});
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const text = (error as ConfigError).format();
+      for (const part of ["config error: (file):", "./hookd.toml", "/etc/hookd/hookd.toml", "--config", "config.example.toml"]) {
+        expect(text).toContain(part);
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
