@@ -21,7 +21,7 @@ describe("hookd version and help", () => {
     expect(r.stdout).toMatch(/^hookd \d+\.\d+\.\d+/);
   });
 
-  test.each([["help"], ["--help"], ["-h"], ["serve", "--help"]])("%s prints usage and exits 0", async (...args) => {
+  test.each([[["help"]], [["--help"]], [["-h"]], [["serve", "--help"]]])("%j prints usage and exits 0", async (args: string[]) => {
     const r = await runCli(args);
     expect(r.code).toBe(0);
     for (const word of ["serve", "check-config", "hash-key", "Exit codes"]) expect(r.stdout).toContain(word);
