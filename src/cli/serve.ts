@@ -5,6 +5,7 @@ import { createLogger } from "../log";
 /** serveCommand starts the server and stops it cleanly on SIGTERM/SIGINT; resolves with the exit code. */
 export async function serveCommand(config: Config, configPath: string): Promise<number> {
   const log = createLogger(config.log.level);
+  log.info("config loaded", { config: configPath });
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
     app = await startApp({ config, log });
@@ -16,7 +17,6 @@ export async function serveCommand(config: Config, configPath: string): Promise<
     }
     throw error;
   }
-  log.info("config loaded", { config: configPath });
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info("shutting down", { signal });
