@@ -35,7 +35,7 @@ export function eventRoutes(deps: ApiDeps) {
   return new Elysia({ name: "events" })
     .post(
       "/v1/events",
-      ({ body, request }) => {
+      async ({ body, request }) => {
         if (!isEventType(body.type)) {
           throw new ApiError("invalid_request", "the event is not valid", [
             { field: "type", code: "invalid_event_type", message: `${JSON.stringify(body.type)} is not an event type: dot-separated words of letters, digits, _ and -, like "invoice.paid"` },
@@ -48,7 +48,7 @@ export function eventRoutes(deps: ApiDeps) {
         }
         const raw = new TextDecoder().decode(contextOf(request).rawBody);
         const event = buildEvent(body.type, topLevelMember(raw, "data") ?? "{}", "api", deps.clock.now());
-        const { deliveries } = deps.storage.events.insert(event);
+        const { deliveries } = await deps.storage.events.insert(event);
         deps.log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
         return jsonText(JSON.stringify({ data: { id: event.id, deliveries } }), 202);
       },

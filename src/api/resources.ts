@@ -50,13 +50,13 @@ export function resourceRoutes(deps: ApiDeps) {
   return new Elysia({ name: "resources" })
     .post(
       "/v1/resources",
-      ({ body, set }) => {
+      async ({ body, set }) => {
         const now = deps.clock.now();
         const resource: ResourceRecord = {
           id: newId("res"), type: body.type ?? "resource", name: body.name, status: body.status ?? "active",
           metadata: body.metadata ?? {}, created_at: now, updated_at: now,
         };
-        deps.storage.resources.create(resource, [event("resource.created", resource, now)]);
+        await deps.storage.resources.create(resource, [event("resource.created", resource, now)]);
         deps.log.info("resource created", { resource_id: resource.id });
         set.status = 201;
         return { data: resourceJson(resource) };
@@ -74,7 +74,7 @@ export function resourceRoutes(deps: ApiDeps) {
     })
     .patch(
       "/v1/resources/:id",
-      ({ params, body }) => {
+      async ({ params, body }) => {
         const before = find(params.id);
         const now = deps.clock.now();
         const after: ResourceRecord = {
@@ -87,7 +87,7 @@ export function resourceRoutes(deps: ApiDeps) {
         };
         const events = [event("resource.updated", after, now)];
         if (after.status !== before.status) events.push(event("resource.status_changed", after, now));
-        deps.storage.resources.update(after, events);
+        await deps.storage.resources.update(after, events);
         deps.log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
         return { data: resourceJson(after) };
       },
@@ -95,10 +95,10 @@ export function resourceRoutes(deps: ApiDeps) {
     )
     .delete(
       "/v1/resources/:id",
-      ({ params }) => {
+      async ({ params }) => {
         const resource = find(params.id);
         const now = deps.clock.now();
-        deps.storage.resources.remove(resource.id, [event("resource.deleted", resource, now)]);
+        await deps.storage.resources.remove(resource.id, [event("resource.deleted", resource, now)]);
         deps.log.info("resource deleted", { resource_id: resource.id });
         return new Response(null, { status: 204 });
       },

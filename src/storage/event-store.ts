@@ -1,23 +1,49 @@
 import type { Database } from "bun:sqlite";
-import type { EventQuery, EventRecord, EventStore } from "./types";
+import { matchesAny } from "../events/types";
+import { newId } from "../ids";
+import type { GroupCommit } from "./group-commit";
+import type { EventQuery, EventRecord, EventStore, InsertOptions } from "./types";
+import type { ActiveEndpoint } from "./webhook-store";
 
 const COLUMNS = "id, type, origin, body, created_at";
 
-/** sqliteEventStore keeps the event log; `insertEvent` is shared with the resource store's transactions. */
-export function sqliteEventStore(db: Database): EventStore & { insertEvent(event: EventRecord): { deliveries: number } } {
+/** FanOut is the synchronous core of an event insert, for callers already inside a transaction. */
+export type FanOut = (event: EventRecord, options?: InsertOptions) => { deliveries: number; deliveryIds: string[] };
+
+/**
+ * sqliteEventStore keeps the event log. Storing an event and creating its deliveries is one
+ * operation (`fanOut`), run inside whatever transaction the caller holds, so an acknowledged
+ * event always has its deliveries.
+ */
+export function sqliteEventStore(
+  db: Database,
+  commits: GroupCommit,
+  activeEndpoints: () => ActiveEndpoint[],
+): EventStore & { fanOut: FanOut } {
   const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
+  const insertDelivery = db.query(
+    `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+  );
   const getOne = db.query<EventRecord, [string]>(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
   const distinctTypes = db.query<{ type: string }, []>("SELECT DISTINCT type FROM events ORDER BY type");
 
-  // Runs inside the caller's transaction when there is one; fan-out into deliveries joins it here.
-  const insertEvent = (e: EventRecord) => {
+  const fanOut: FanOut = (e, options = {}) => {
     insert.run(e.id, e.type, e.origin, e.body, e.created_at);
-    return { deliveries: 0 };
+    const targets = activeEndpoints().filter((w) =>
+      options.onlyWebhook !== undefined ? w.id === options.onlyWebhook : matchesAny(w.events, e.type),
+    );
+    const deliveryIds = targets.map((w) => {
+      const id = newId("dlv");
+      insertDelivery.run(id, e.id, w.id, e.type, e.created_at, e.created_at, e.created_at);
+      return id;
+    });
+    return { deliveries: deliveryIds.length, deliveryIds };
   };
 
   return {
-    insertEvent,
-    insert: db.transaction(insertEvent),
+    fanOut,
+    insert: (event, options) => commits.run(() => fanOut(event, options)),
     get: (id) => getOne.get(id),
     list: ({ limit, before, type, since }: EventQuery) => {
       const where: string[] = [];

@@ -1,5 +1,7 @@
 import type { Clock } from "../clock";
+import { sqliteDeliveryStore } from "./delivery-store";
 import { sqliteEventStore } from "./event-store";
+import { GroupCommit } from "./group-commit";
 import { sqliteIdempotencyStore } from "./idempotency-store";
 import { migrate } from "./migrate";
 import { openDatabase } from "./open";
@@ -7,27 +9,38 @@ import { sqliteResourceStore } from "./resource-store";
 import type { Storage } from "./types";
 import { sqliteWebhookStore } from "./webhook-store";
 
+/** StorageOptions: `onBatch` observes group-commit batch sizes (metrics). */
+export interface StorageOptions {
+  onBatch?: (size: number) => void;
+}
+
 /** openSqliteStorage opens the database, applies migrations and wires the stores over one connection. */
-export function openSqliteStorage(path: string, clock: Clock): Storage & { migrationsApplied: number[] } {
+export function openSqliteStorage(path: string, clock: Clock, options: StorageOptions = {}): Storage & { migrationsApplied: number[] } {
   const db = openDatabase(path);
   const migrationsApplied = migrate(db, clock.now());
-  const events = sqliteEventStore(db);
-  const probe = db.query("INSERT OR REPLACE INTO schema_migrations (version, name, applied_at) SELECT version, name, applied_at FROM schema_migrations WHERE 0");
+  const commits = new GroupCommit(db, 512, options.onBatch);
+  const webhooks = sqliteWebhookStore(db);
+  const events = sqliteEventStore(db, commits, webhooks.active);
+  const probe = db.query("DELETE FROM schema_migrations WHERE 0");
   return {
     migrationsApplied,
-    webhooks: sqliteWebhookStore(db),
+    webhooks,
     events,
-    resources: sqliteResourceStore(db, events.insertEvent),
+    resources: sqliteResourceStore(db, commits, events.fanOut),
+    deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate),
     idempotency: sqliteIdempotencyStore(db),
     checkWritable: () => {
       try {
-        // A write transaction that changes nothing still has to take the write lock and touch the WAL.
+        // BEGIN IMMEDIATE takes the write lock; a read-only, full or locked database fails here.
         db.transaction(() => probe.run()).immediate();
         return true;
       } catch {
         return false;
       }
     },
-    close: () => db.close(),
+    close: () => {
+      commits.flush();
+      db.close();
+    },
   };
 }

@@ -77,14 +77,25 @@ export interface WebhookStore {
   get(id: string): WebhookRecord | null;
   list(page: PageQuery): WebhookRecord[];
   update(id: string, patch: WebhookPatch, now: number): WebhookRecord | null;
-  /** remove hides the endpoint; its deliveries and history stay readable. */
+  /** remove hides the endpoint and expires its unfinished deliveries; its history stays readable. */
   remove(id: string, now: number): boolean;
+  /** getAny finds an endpoint even after deletion, for its delivery history. */
+  getAny(id: string): (WebhookRecord & { deleted: boolean }) | null;
+  /** rotateSecret makes `secret` current; the old one keeps signing webhook-signature until `previousUntil`. */
+  rotateSecret(id: string, secret: string, previousUntil: number, now: number): WebhookRecord | null;
+  /** activeIds lists endpoints the queue should serve. */
+  activeIds(): string[];
+}
+
+/** InsertOptions: `onlyWebhook` targets one endpoint (webhook.test) instead of every matching one. */
+export interface InsertOptions {
+  onlyWebhook?: string;
 }
 
 /** EventStore keeps the event log. */
 export interface EventStore {
-  /** insert stores an event (and, from the delivery issue on, its deliveries) in one transaction. */
-  insert(event: EventRecord): { deliveries: number };
+  /** insert stores an event and one delivery per matching active endpoint in one durable transaction. */
+  insert(event: EventRecord, options?: InsertOptions): Promise<{ deliveries: number; deliveryIds: string[] }>;
   get(id: string): EventRecord | null;
   list(query: EventQuery): EventRecord[];
   /** typesSeen lists distinct stored event types, for free-form catalogues. */
@@ -93,11 +104,11 @@ export interface EventStore {
 
 /** ResourceStore keeps the resource registry; every change stores its events in the same transaction. */
 export interface ResourceStore {
-  create(resource: ResourceRecord, events: EventRecord[]): void;
+  create(resource: ResourceRecord, events: EventRecord[]): Promise<void>;
   get(id: string): ResourceRecord | null;
   list(page: PageQuery): ResourceRecord[];
-  update(resource: ResourceRecord, events: EventRecord[]): void;
-  remove(id: string, events: EventRecord[]): boolean;
+  update(resource: ResourceRecord, events: EventRecord[]): Promise<void>;
+  remove(id: string, events: EventRecord[]): Promise<boolean>;
 }
 
 /** IdempotencyStore remembers admin POST answers per (scope, key) for `ttlMs`. */
@@ -108,11 +119,105 @@ export interface IdempotencyStore {
   release(scope: string, key: string): void;
 }
 
+/** DeliveryStatus is SPEC §6's lifecycle. */
+export type DeliveryStatus = "pending" | "failed" | "delivered" | "expired";
+
+/** DeliveryRecord is one event's journey to one endpoint. */
+export interface DeliveryRecord {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number | null;
+  leased: boolean;
+  last_status_code: number | null;
+  last_response: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+/** AttemptRecordRow is one recorded attempt. */
+export interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  attempted_at: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response: string;
+}
+
+/** ClaimedDelivery is everything a worker needs to make one attempt without another query. */
+export interface ClaimedDelivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  webhook_id: string;
+  url: string;
+  /** secrets that sign this attempt, newest first (two during a rotation window). */
+  secrets: string[];
+  body: string;
+  attempts: number;
+  schedule_attempts: number;
+}
+
+/** AttemptResult is a worker's verdict on one attempt, written back by complete(). */
+export interface AttemptResult {
+  attemptId: string;
+  deliveryId: string;
+  webhookId: string;
+  attemptedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  response: string;
+  ok: boolean;
+  /** next due time when a retry is scheduled; null when delivered or out of attempts. */
+  nextAttemptAt: number | null;
+  /** gone: the endpoint answered 410 and is disabled at once. */
+  gone: boolean;
+}
+
+/** CompleteOutcome reports endpoints disabled by these results (410 or disable_after). */
+export interface CompleteOutcome {
+  disabled: { webhookId: string; reason: "gone" | "failing" }[];
+}
+
+/** DeliveryQuery filters an endpoint's history. */
+export interface DeliveryQuery extends PageQuery {
+  status?: DeliveryStatus;
+}
+
+/** DeliveryStore is the queue (claim/complete/release) and the delivery history. */
+export interface DeliveryStore {
+  /** claimDue leases up to `limit` due deliveries per endpoint, earliest first, one statement each. */
+  claimDue(slots: ReadonlyMap<string, number>, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** complete records attempts and moves deliveries and endpoints on (SPEC §6 rules). */
+  complete(results: AttemptResult[], now: number, disableAfterMs: number): Promise<CompleteOutcome>;
+  /** releaseLeases makes leased deliveries due now: all of them at start (a previous process died), or the given ids at stop. */
+  releaseLeases(now: number, ids?: readonly string[]): number;
+  /** nextDueAt is the earliest time any delivery to this endpoint becomes claimable. */
+  nextDueAt(webhookId: string): number | null;
+  get(id: string): DeliveryRecord | null;
+  attempts(deliveryId: string): AttemptRow[];
+  listForWebhook(webhookId: string, query: DeliveryQuery): DeliveryRecord[];
+  listForEvent(eventId: string): DeliveryRecord[];
+  /** retry makes a finished or failed delivery pending now with a fresh schedule. */
+  retry(id: string, now: number): "ok" | "not_found" | "leased" | "already_pending";
+  /** recover re-enqueues an endpoint's failed/expired deliveries created since `since`. */
+  recover(webhookId: string, since: number, now: number): number;
+}
+
 /** Storage is the whole backend, opened once per process. */
 export interface Storage {
   readonly webhooks: WebhookStore;
   readonly events: EventStore;
   readonly resources: ResourceStore;
+  readonly deliveries: DeliveryStore;
   readonly idempotency: IdempotencyStore;
   /** checkWritable is the readiness probe: true when a write transaction can commit. */
   checkWritable(): boolean;

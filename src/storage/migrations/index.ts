@@ -1,4 +1,5 @@
 import { initial } from "./001-initial";
+import { deliveries } from "./002-deliveries";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, deliveries];
