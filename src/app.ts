@@ -73,8 +73,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       hostname: listen.host,
       port: listen.port,
       tls,
-      // The front handler enforces max_body exactly and answers 413 in the error envelope; this is a backstop.
-      maxRequestBodySize: config.server.max_body + 64 * 1024,
+      // The front handler enforces max_body itself (Content-Length first, then while streaming) so the
+      // 413 carries the error envelope and X-Request-ID; Bun's own limit would answer a bare 413.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: (request, srv) => http.handle(request, normalizeIp(srv.requestIP(request)?.address ?? "") ?? ""),
       error: (error) => errorResponse(toApiError(error), ""),
     });

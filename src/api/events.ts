@@ -1,16 +1,17 @@
-import { Elysia } from "elysia";
+import { adminPlugin } from "./admin-plugin";
 import * as v from "valibot";
 import { buildEvent, withExtraFields } from "../events/envelope";
 import { topLevelMember } from "../events/raw-json";
-import { isBuiltInType, isEventType } from "../events/types";
+import { isBuiltInType, isEventFilter, isEventType } from "../events/types";
 import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId } from "../ids";
 import type { EventRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
+import { deliveryJson } from "./deliveries";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { boundedString, ID_PARAMS, JSON_OBJECT, strict } from "./schemas";
+import { boundedString, ID_PARAMS, JSON_OBJECT, parseTimestamp, strict } from "./schemas";
 
 const PUBLISH_BODY = strict({
   type: v.pipe(boundedString(1, 128), v.description('event type, e.g. "invoice.paid"')),
@@ -21,18 +22,19 @@ const BUILT_IN_TYPES = ["resource.created", "resource.updated", "resource.status
 
 /** eventRoutes publishes and lists events (SPEC §5). Listings show each envelope exactly as subscribers get it. */
 export function eventRoutes(deps: ApiDeps) {
-  const parseSince = (since: string | undefined): number | undefined => {
-    if (since === undefined || since === "") return undefined;
-    const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(since) ? Date.parse(since) : NaN;
-    if (Number.isNaN(ms)) {
-      throw new ApiError("invalid_query", "since must be an RFC 3339 timestamp", [
-        { field: "query.since", code: "invalid", message: `${JSON.stringify(since)} is not an RFC 3339 timestamp like 2026-01-31T00:00:00Z` },
+  const parseSince = (since: string | undefined) =>
+    since === undefined || since === "" ? undefined : parseTimestamp(since, "query.since");
+  const parseType = (type: string | undefined) => {
+    if (type === undefined || type === "") return undefined;
+    if (!isEventFilter(type)) {
+      throw new ApiError("invalid_query", "type is not an event type or filter", [
+        { field: "query.type", code: "invalid", message: `${JSON.stringify(type)} is not an event type ("invoice.paid") or a family ("invoice.*")` },
       ]);
     }
-    return ms;
+    return type === "*" ? undefined : type;
   };
 
-  return new Elysia({ name: "events" })
+  return adminPlugin("events")
     .post(
       "/v1/events",
       async ({ body, request }) => {
@@ -49,7 +51,7 @@ export function eventRoutes(deps: ApiDeps) {
         const raw = new TextDecoder().decode(contextOf(request).rawBody);
         const event = buildEvent(body.type, topLevelMember(raw, "data") ?? "{}", "api", deps.clock.now());
         const { deliveries } = await deps.storage.events.insert(event);
-        deps.log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
+        contextOf(request).log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
         return jsonText(JSON.stringify({ data: { id: event.id, deliveries } }), 202);
       },
       { body: PUBLISH_BODY, detail: { summary: "Publish an event to every subscribed endpoint", tags: ["events"] } },
@@ -58,8 +60,8 @@ export function eventRoutes(deps: ApiDeps) {
       "/v1/events",
       ({ query }) => {
         const since = parseSince(query.since);
-        const type = query.type === undefined || query.type === "" ? undefined : query.type;
-        const page = pageOf(parsePage(query), (p) => deps.storage.events.list({ ...p, type, since }), (e: EventRecord) => e);
+        const type = parseType(query.type);
+        const page = pageOf(parsePage(query, "evt"), (p) => deps.storage.events.list({ ...p, type, since }), (e: EventRecord) => e);
         const items = page.data.map((e) => withExtraFields(e.body, { origin: e.origin })).join(",");
         return jsonText(`{"data":[${items}],"next_cursor":${JSON.stringify(page.next_cursor)}}`);
       },
@@ -73,7 +75,8 @@ export function eventRoutes(deps: ApiDeps) {
       ({ params }) => {
         const event = isId(params.id, "evt") ? deps.storage.events.get(params.id) : null;
         if (!event) throw new ApiError("not_found", `event ${params.id} not found`);
-        return jsonText(`{"data":${withExtraFields(event.body, { origin: event.origin, deliveries: [] })}}`);
+        const deliveries = deps.storage.deliveries.listForEvent(event.id).map(deliveryJson);
+        return jsonText(`{"data":${withExtraFields(event.body, { origin: event.origin, deliveries })}}`);
       },
       { params: ID_PARAMS, detail: { summary: "Get one event as delivered, with its deliveries", tags: ["events"] } },
     )

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ApiError } from "../http/errors";
+import { type IdPrefix, isId } from "../ids";
 
 /** PAGE_QUERY is the query schema every list route shares (documented in /openapi.json). */
 export const PAGE_QUERY = {
@@ -16,8 +17,8 @@ export interface Page {
   before?: string;
 }
 
-/** parsePage validates ?limit and ?cursor, naming the parameter that is wrong. */
-export function parsePage(query: { limit?: string; cursor?: string }): Page {
+/** parsePage validates ?limit and ?cursor (which must come from a list of `prefix` objects), naming the parameter that is wrong. */
+export function parsePage(query: { limit?: string; cursor?: string }, prefix: IdPrefix): Page {
   let limit = DEFAULT_LIMIT;
   if (query.limit !== undefined) {
     if (!/^\d{1,4}$/.test(query.limit) || Number(query.limit) < 1 || Number(query.limit) > MAX_LIMIT) {
@@ -29,7 +30,7 @@ export function parsePage(query: { limit?: string; cursor?: string }): Page {
   }
   if (query.cursor === undefined || query.cursor === "") return { limit };
   const before = Buffer.from(query.cursor, "base64url").toString("utf8");
-  if (!/^[a-z]{2,3}_[0-9a-z]{26}$/.test(before)) {
+  if (!isId(before, prefix)) {
     throw new ApiError("invalid_query", "cursor is not one this API returned", [
       { field: "query.cursor", code: "invalid", message: "use next_cursor from the previous page unchanged" },
     ]);

@@ -1,7 +1,8 @@
-import { Elysia } from "elysia";
+import { adminPlugin } from "./admin-plugin";
 import * as v from "valibot";
 import { isoTime } from "../clock";
 import { buildEvent } from "../events/envelope";
+import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId, newId } from "../ids";
 import type { EventRecord, ResourceRecord } from "../storage/types";
@@ -47,17 +48,17 @@ export function resourceRoutes(deps: ApiDeps) {
     return found;
   };
 
-  return new Elysia({ name: "resources" })
+  return adminPlugin("resources")
     .post(
       "/v1/resources",
-      async ({ body, set }) => {
+      async ({ body, set, request }) => {
         const now = deps.clock.now();
         const resource: ResourceRecord = {
           id: newId("res"), type: body.type ?? "resource", name: body.name, status: body.status ?? "active",
           metadata: body.metadata ?? {}, created_at: now, updated_at: now,
         };
         await deps.storage.resources.create(resource, [event("resource.created", resource, now)]);
-        deps.log.info("resource created", { resource_id: resource.id });
+        contextOf(request).log.info("resource created", { resource_id: resource.id });
         set.status = 201;
         return { data: resourceJson(resource) };
       },
@@ -65,7 +66,7 @@ export function resourceRoutes(deps: ApiDeps) {
     )
     .get(
       "/v1/resources",
-      ({ query }) => pageOf(parsePage(query), (p) => deps.storage.resources.list(p), resourceJson),
+      ({ query }) => pageOf(parsePage(query, "res"), (p) => deps.storage.resources.list(p), resourceJson),
       { query: v.object(PAGE_QUERY), detail: { summary: "List resources, newest first", tags: ["resources"] } },
     )
     .get("/v1/resources/:id", ({ params }) => ({ data: resourceJson(find(params.id)) }), {
@@ -74,32 +75,38 @@ export function resourceRoutes(deps: ApiDeps) {
     })
     .patch(
       "/v1/resources/:id",
-      async ({ params, body }) => {
-        const before = find(params.id);
+      async ({ params, body, request }) => {
         const now = deps.clock.now();
-        const after: ResourceRecord = {
-          ...before,
-          name: body.name ?? before.name,
-          type: body.type ?? before.type,
-          status: body.status ?? before.status,
-          metadata: body.metadata ?? before.metadata,
-          updated_at: now,
-        };
-        const events = [event("resource.updated", after, now)];
-        if (after.status !== before.status) events.push(event("resource.status_changed", after, now));
-        await deps.storage.resources.update(after, events);
-        deps.log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
+        let events: EventRecord[] = [];
+        const after = await deps.storage.resources.update(params.id, (before) => {
+          const next: ResourceRecord = {
+            ...before,
+            name: body.name ?? before.name,
+            type: body.type ?? before.type,
+            status: body.status ?? before.status,
+            metadata: body.metadata ?? before.metadata,
+          };
+          if (JSON.stringify(resourceJson(next)) === JSON.stringify(resourceJson(before))) return null;
+          next.updated_at = now;
+          events = [event("resource.updated", next, now)];
+          if (next.status !== before.status) events.push(event("resource.status_changed", next, now));
+          return { after: next, events };
+        });
+        if (!after) throw new ApiError("not_found", `resource ${params.id} not found`);
+        if (events.length > 0) contextOf(request).log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
         return { data: resourceJson(after) };
       },
       { params: ID_PARAMS, body: PATCH_BODY, detail: { summary: "Change a resource (emits resource.updated, and resource.status_changed when status changes)", tags: ["resources"] } },
     )
     .delete(
       "/v1/resources/:id",
-      async ({ params }) => {
-        const resource = find(params.id);
+      async ({ params, request }) => {
         const now = deps.clock.now();
-        await deps.storage.resources.remove(resource.id, [event("resource.deleted", resource, now)]);
-        deps.log.info("resource deleted", { resource_id: resource.id });
+        const removed = isId(params.id, "res")
+          ? await deps.storage.resources.remove(params.id, (before) => [event("resource.deleted", before, now)])
+          : null;
+        if (!removed) throw new ApiError("not_found", `resource ${params.id} not found`);
+        contextOf(request).log.info("resource deleted", { resource_id: removed.id });
         return new Response(null, { status: 204 });
       },
       { params: ID_PARAMS, detail: { summary: "Delete a resource (emits resource.deleted)", tags: ["resources"] } },

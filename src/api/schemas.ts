@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { ApiError } from "../http/errors";
 import { EVENT_TYPE_MAX } from "../events/types";
 
 /** nonEmpty is a trimmed-length check with a message that names the limit. */
@@ -33,3 +34,23 @@ export const JSON_OBJECT = v.pipe(
 
 /** ID_PARAM documents a path id. */
 export const ID_PARAMS = v.object({ id: v.string() });
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** parseTimestamp reads an RFC 3339 time with an offset, rejecting impossible dates (Feb 30) that Date.parse would roll over. */
+export function parseTimestamp(text: string, field: string): number {
+  const ms = RFC3339.test(text) ? Date.parse(text) : NaN;
+  const sameDay = !Number.isNaN(ms) && isRealDate(text.slice(0, 10));
+  if (!sameDay) {
+    throw new ApiError(field.startsWith("query.") ? "invalid_query" : "invalid_request", `${field} must be an RFC 3339 timestamp`, [
+      { field, code: "invalid", message: `${JSON.stringify(text)} is not an RFC 3339 timestamp like 2026-01-31T00:00:00Z` },
+    ]);
+  }
+  return ms;
+}
+
+function isRealDate(ymd: string): boolean {
+  const [y, m, d] = ymd.split("-").map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}

@@ -1,15 +1,27 @@
-import { Elysia } from "elysia";
+import { adminPlugin } from "./admin-plugin";
 import { randomBytes } from "node:crypto";
 import * as v from "valibot";
 import { isoTime } from "../clock";
+import { buildEvent } from "../events/envelope";
 import { isEventFilter } from "../events/types";
+import { contextOf } from "../http/context";
 import { ApiError, type ErrorDetail } from "../http/errors";
 import { newId, isId } from "../ids";
 import { checkEndpointUrl } from "../security/targets";
 import type { WebhookPatch, WebhookRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { boundedString, EVENT_FILTERS, ID_PARAMS, strict } from "./schemas";
+import { boundedString, EVENT_FILTERS, ID_PARAMS, parseTimestamp, strict } from "./schemas";
+
+// The old secret keeps signing webhook-signature this long, so receivers can switch without losing deliveries.
+const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+const SECRET_FIELD = v.pipe(
+  v.string("must be a string"),
+  v.regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, "must be whsec_ followed by base64 of at least 24 random bytes"),
+  v.check((s) => Buffer.from(s.slice(6), "base64").length >= 24, "must decode to at least 24 bytes"),
+);
+const ROTATE_BODY = v.optional(v.nullable(strict({ secret: v.optional(SECRET_FIELD) })));
+const RECOVER_BODY = strict({ since: v.pipe(v.string("must be a string"), v.description("RFC 3339 time; deliveries created since then are re-sent")) });
 
 const URL_FIELD = v.pipe(boundedString(1, 2048), v.description("where deliveries are POSTed"));
 const DESCRIPTION = boundedString(0, 500);
@@ -66,10 +78,10 @@ export function webhookRoutes(deps: ApiDeps) {
     return found;
   };
 
-  return new Elysia({ name: "webhooks" })
+  return adminPlugin("webhooks")
     .post(
       "/v1/webhooks",
-      ({ body, set }) => {
+      ({ body, set, request }) => {
         rejectIfAny(problems(body));
         const now = deps.clock.now();
         const record: WebhookRecord = {
@@ -80,7 +92,7 @@ export function webhookRoutes(deps: ApiDeps) {
         if (deps.storage.webhooks.create(record, deps.maxEndpoints) === "limit_reached") {
           throw new ApiError("limit_reached", `at most ${deps.maxEndpoints} webhook endpoints may exist ([delivery] max_endpoints)`);
         }
-        deps.log.info("webhook endpoint created", { webhook_id: record.id });
+        contextOf(request).log.info("webhook endpoint created", { webhook_id: record.id });
         set.status = 201;
         return { data: { ...webhookJson(record), secret: record.secret } };
       },
@@ -88,7 +100,7 @@ export function webhookRoutes(deps: ApiDeps) {
     )
     .get(
       "/v1/webhooks",
-      ({ query }) => pageOf(parsePage(query), (p) => deps.storage.webhooks.list(p), webhookJson),
+      ({ query }) => pageOf(parsePage(query, "wh"), (p) => deps.storage.webhooks.list(p), webhookJson),
       { query: v.object(PAGE_QUERY), detail: { summary: "List webhook endpoints, newest first", tags: ["webhooks"] } },
     )
     .get("/v1/webhooks/:id", ({ params }) => ({ data: webhookJson(find(params.id)) }), {
@@ -97,23 +109,64 @@ export function webhookRoutes(deps: ApiDeps) {
     })
     .patch(
       "/v1/webhooks/:id",
-      ({ params, body }) => {
+      ({ params, body, request }) => {
         find(params.id);
         rejectIfAny(problems(body));
         const patch: WebhookPatch = { ...body, events: body.events ? [...new Set(body.events)] : undefined };
         const updated = deps.storage.webhooks.update(params.id, patch, deps.clock.now());
         if (!updated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
-        deps.log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
+        contextOf(request).log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
         return { data: webhookJson(updated) };
       },
       { params: ID_PARAMS, body: PATCH_BODY, detail: { summary: "Change url, events, description or status", tags: ["webhooks"] } },
     )
+    .post(
+      "/v1/webhooks/:id/rotate-secret",
+      ({ params, body, request }) => {
+        find(params.id);
+        const now = deps.clock.now();
+        const secret = body?.secret ?? newSecret();
+        const rotated = deps.storage.webhooks.rotateSecret(params.id, secret, now + ROTATION_OVERLAP_MS, now);
+        if (!rotated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
+        contextOf(request).log.info("webhook secret rotated", { webhook_id: params.id, previous_valid_until: isoTime(now + ROTATION_OVERLAP_MS) });
+        return { data: { ...webhookJson(rotated), secret } };
+      },
+      { params: ID_PARAMS, body: ROTATE_BODY, detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
+    )
+    .post(
+      "/v1/webhooks/:id/test",
+      async ({ params, set, request }) => {
+        const webhook = find(params.id);
+        if (webhook.status !== "active") throw new ApiError("conflict", `endpoint ${webhook.id} is disabled; enable it to send a test event`);
+        const now = deps.clock.now();
+        const data = JSON.stringify({ webhook_id: webhook.id, message: "This is a test event from hookd." });
+        const event = buildEvent("webhook.test", data, "test", now);
+        const { deliveryIds } = await deps.storage.events.insert(event, { onlyWebhook: webhook.id });
+        contextOf(request).log.info("test event enqueued", { webhook_id: webhook.id, event_id: event.id });
+        set.status = 202;
+        return { data: { event_id: event.id, delivery_id: deliveryIds[0] ?? null } };
+      },
+      { params: ID_PARAMS, detail: { summary: "Send a webhook.test event to this endpoint only", tags: ["webhooks"] } },
+    )
+    .post(
+      "/v1/webhooks/:id/recover",
+      ({ params, body, set, request }) => {
+        const webhook = find(params.id);
+        if (webhook.status !== "active") throw new ApiError("conflict", `endpoint ${webhook.id} is disabled; enable it before recovering`);
+        const since = parseTimestamp(body.since, "since");
+        const recovered = deps.storage.deliveries.recover(webhook.id, since, deps.clock.now());
+        contextOf(request).log.info("deliveries recovered", { webhook_id: webhook.id, since: body.since, recovered });
+        set.status = 202;
+        return { data: { recovered } };
+      },
+      { params: ID_PARAMS, body: RECOVER_BODY, detail: { summary: "Re-send the endpoint's failed and expired deliveries created since a time", tags: ["webhooks"] } },
+    )
     .delete(
       "/v1/webhooks/:id",
-      ({ params }) => {
+      ({ params, request }) => {
         find(params.id);
         deps.storage.webhooks.remove(params.id, deps.clock.now());
-        deps.log.info("webhook endpoint deleted", { webhook_id: params.id });
+        contextOf(request).log.info("webhook endpoint deleted", { webhook_id: params.id });
         return new Response(null, { status: 204 });
       },
       { params: ID_PARAMS, detail: { summary: "Delete a webhook endpoint (its delivery history stays)", tags: ["webhooks"] } },

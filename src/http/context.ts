@@ -1,3 +1,5 @@
+import type { Logger } from "../log";
+
 /** RequestContext is what the front handler learned about a request before routing it. */
 export interface RequestContext {
   readonly requestId: string;
@@ -6,6 +8,8 @@ export interface RequestContext {
   readonly apiKey: string | null;
   /** rawBody is the body exactly as received, read once by the front handler. */
   readonly rawBody: Uint8Array;
+  /** log carries request_id on every line about this request. */
+  readonly log: Logger;
 }
 
 const contexts = new WeakMap<Request, RequestContext>();

@@ -2,6 +2,7 @@ import { openapi } from "@elysiajs/openapi";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import { Elysia } from "elysia";
 import type { ApiDeps } from "../api/deps";
+import { deliveryRoutes } from "../api/deliveries";
 import { eventRoutes } from "../api/events";
 import { healthRoutes } from "../api/health";
 import { resourceRoutes } from "../api/resources";
@@ -34,9 +35,8 @@ const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function buildHttp(deps: HttpDeps): HttpHandler {
   const app = buildApp(deps);
 
-  const route = async (request: Request, clientIp: string, requestId: string): Promise<Response> => {
-    const url = new URL(request.url);
-    const admin = url.pathname === "/v1" || url.pathname.startsWith("/v1/");
+  const route = async (request: Request, url: URL, clientIp: string, requestId: string): Promise<Response> => {
+    const admin = isAdminPath(url.pathname);
     let apiKey: string | null = null;
     if (admin) {
       // Network policy before credentials: a caller outside allow_ips learns nothing about keys.
@@ -60,15 +60,18 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
       if (rawBody.byteLength > 0) headers.set("content-type", "application/json");
       else headers.delete("content-type");
     }
-    const routed = new Request(request.url, {
+    // A fixed origin: the router finds the path by position in the URL string, so an odd Host header
+    // must not be able to shift what it routes away from what was authenticated above.
+    const routed = new Request(`http://hookd.internal${url.pathname}${url.search}`, {
       method: request.method,
       headers,
       body: BODYLESS.has(request.method) ? undefined : (rawBody as Uint8Array<ArrayBuffer>),
     });
-    attachContext(routed, { requestId, clientIp, apiKey, rawBody });
+    attachContext(routed, { requestId, clientIp, apiKey, rawBody, log: deps.log.child({ request_id: requestId }) });
     const idempotencyKey = request.headers.get("idempotency-key");
     if (admin && request.method === "POST" && idempotencyKey !== null) {
-      const scope = `${apiKey} POST ${url.pathname}`;
+      // The router ignores a trailing slash, so the scope must too.
+      const scope = `${apiKey} POST ${url.pathname.replace(/\/+$/, "")}`;
       return withIdempotency(deps.storage.idempotency, deps.clock, scope, idempotencyKey, rawBody, () => app.handle(routed));
     }
     return app.handle(routed);
@@ -79,15 +82,22 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
       const started = performance.now();
       const requestId = requestIdFor(request.headers.get("x-request-id"));
       let response: Response;
+      let path = "";
       try {
-        response = await route(request, clientIp, requestId);
+        const url = URL.parse(request.url);
+        if (url === null) {
+          throw new ApiError("invalid_header", "the Host header is missing or malformed", [
+            { field: "header.Host", code: "invalid", message: "send the server's host name, e.g. Host: hookd.example:8080" },
+          ]);
+        }
+        path = url.pathname;
+        response = await route(request, url, clientIp, requestId);
       } catch (error) {
         const apiError = toApiError(error);
         if (apiError.status >= 500) deps.log.error("request failed", { request_id: requestId, error });
         response = errorResponse(apiError, requestId);
       }
       response.headers.set("x-request-id", requestId);
-      const path = new URL(request.url).pathname;
       const quiet = path === "/healthz" || path === "/readyz" || path === "/metrics";
       (quiet ? deps.log.debug : deps.log.info)("request", {
         request_id: requestId,
@@ -103,15 +113,53 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+// Deeper documents are refused before parsing: validators recurse, and no admin payload needs more.
+const MAX_JSON_DEPTH = 128;
+
+/** isAdminPath decides which requests need an API key; it errs towards yes for odd encodings. */
+function isAdminPath(pathname: string): boolean {
+  let decoded = pathname;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    // undecodable: judge the raw form
+  }
+  const p = decoded.toLowerCase().replace(/^\/+/, "/");
+  return p === "/v1" || p.startsWith("/v1/");
+}
 
 function assertJson(raw: Uint8Array): void {
   if (raw.byteLength === 0) return;
+  let text: string;
   try {
-    JSON.parse(utf8.decode(raw));
+    text = utf8.decode(raw);
+    JSON.parse(text);
   } catch (error) {
     const why = (error as Error).message;
     throw new ApiError("invalid_json", `request body is not valid JSON: ${why}`, [{ field: "body", code: "invalid_json", message: why }]);
   }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ApiError("invalid_request", `request body nests deeper than ${MAX_JSON_DEPTH} levels`, [
+      { field: "body", code: "too_deep", message: `JSON nesting is limited to ${MAX_JSON_DEPTH} levels` },
+    ]);
+  }
+}
+
+/** jsonDepth scans valid JSON text iteratively (no recursion, so no stack to exhaust). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
 }
 
 function buildApp(deps: HttpDeps) {
@@ -152,5 +200,6 @@ function buildApp(deps: HttpDeps) {
     .use(healthRoutes(deps.storage))
     .use(webhookRoutes(deps))
     .use(eventRoutes(deps))
-    .use(resourceRoutes(deps));
+    .use(resourceRoutes(deps))
+    .use(deliveryRoutes(deps));
 }

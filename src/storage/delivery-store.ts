@@ -26,7 +26,12 @@ function fromRow(row: DeliveryRow): DeliveryRecord {
 }
 
 /** sqliteDeliveryStore is the queue and the history; `onEndpointsChanged` refreshes fan-out's endpoint cache. */
-export function sqliteDeliveryStore(db: Database, commits: GroupCommit, onEndpointsChanged: () => void): DeliveryStore {
+export function sqliteDeliveryStore(
+  db: Database,
+  commits: GroupCommit,
+  onEndpointsChanged: () => void,
+  onEnqueued: () => void,
+): DeliveryStore {
   // One statement claims: due rows of one endpoint, earliest first, read off the queue index.
   // next_attempt_at moves to the lease's end so a held row is not due again until the lease lapses.
   const claim = db.query<{ id: string; event_id: string; event_type: string; attempts: number; schedule_attempts: number }, [number, number, string, number, number]>(
@@ -76,9 +81,10 @@ export function sqliteDeliveryStore(db: Database, commits: GroupCommit, onEndpoi
      WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL`,
   );
 
-  const claimNow = (slots: ReadonlyMap<string, number>, now: number, leaseMs: number): ClaimedDelivery[] => {
+  const claimNow = (slots: ReadonlyMap<string, number>, total: number, now: number, leaseMs: number): ClaimedDelivery[] => {
     const claimed: ClaimedDelivery[] = [];
-    for (const [webhookId, limit] of slots) {
+    for (const [webhookId, offered] of slots) {
+      const limit = Math.min(offered, total - claimed.length);
       if (limit <= 0) continue;
       const w = endpoint.get(webhookId);
       if (!w || w.deleted_at !== null || w.status !== "active") continue;
@@ -128,7 +134,7 @@ export function sqliteDeliveryStore(db: Database, commits: GroupCommit, onEndpoi
   };
 
   return {
-    claimDue: (slots, now, leaseMs) => commits.run(() => claimNow(slots, now, leaseMs)),
+    claimDue: (slots, total, now, leaseMs) => commits.run(() => claimNow(slots, total, now, leaseMs)),
     complete: (results, now, disableAfterMs) => commits.run(() => completeNow(results, now, disableAfterMs)),
     releaseLeases: (now, ids) => {
       if (ids === undefined) return releaseAll.run(now).changes;
@@ -167,8 +173,13 @@ export function sqliteDeliveryStore(db: Database, commits: GroupCommit, onEndpoi
       if (row.lease_until !== null) return "leased";
       if (row.status === "pending") return "already_pending";
       restart.run(now, now, id);
+      onEnqueued();
       return "ok";
     },
-    recover: (webhookId, since, now) => recover.run(now, now, webhookId, since).changes,
+    recover: (webhookId, since, now) => {
+      const n = recover.run(now, now, webhookId, since).changes;
+      if (n > 0) onEnqueued();
+      return n;
+    },
   };
 }

@@ -19,6 +19,7 @@ export function sqliteEventStore(
   db: Database,
   commits: GroupCommit,
   activeEndpoints: () => ActiveEndpoint[],
+  onEnqueued: () => void,
 ): EventStore & { fanOut: FanOut } {
   const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
   const insertDelivery = db.query(
@@ -43,12 +44,21 @@ export function sqliteEventStore(
 
   return {
     fanOut,
-    insert: (event, options) => commits.run(() => fanOut(event, options)),
+    insert: async (event, options) => {
+      const result = await commits.run(() => fanOut(event, options));
+      if (result.deliveries > 0) onEnqueued();
+      return result;
+    },
     get: (id) => getOne.get(id),
     list: ({ limit, before, type, since }: EventQuery) => {
       const where: string[] = [];
       const args: (string | number)[] = [];
-      if (type !== undefined) {
+      if (type !== undefined && type.endsWith(".*")) {
+        // A family: "invoice.*" is every type starting "invoice." (range on the type index, no LIKE escaping).
+        const prefix = type.slice(0, -1);
+        where.push("type >= ? AND type < ?");
+        args.push(prefix, `${prefix.slice(0, -1)}/`);
+      } else if (type !== undefined) {
         where.push("type = ?");
         args.push(type);
       }

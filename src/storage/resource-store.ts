@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { FanOut } from "./event-store";
 import type { GroupCommit } from "./group-commit";
-import type { EventRecord, PageQuery, ResourceRecord, ResourceStore } from "./types";
+import type { PageQuery, ResourceRecord, ResourceStore } from "./types";
 
 interface ResourceRow extends Omit<ResourceRecord, "metadata"> {
   metadata: string;
@@ -14,7 +14,13 @@ function fromRow(row: ResourceRow): ResourceRecord {
 }
 
 /** sqliteResourceStore keeps the registry; each change commits together with the events it emits (and their deliveries). */
-export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: FanOut): ResourceStore {
+export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: FanOut, onEnqueued: () => void): ResourceStore {
+  // Resource changes are rare; waking the queue after each is cheaper than counting deliveries.
+  const commitAndWake = async <T>(op: () => T): Promise<T> => {
+    const result = await commits.run(op);
+    onEnqueued();
+    return result;
+  };
   const insert = db.query(`INSERT INTO resources (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const getOne = db.query<ResourceRow, [string]>(`SELECT ${COLUMNS} FROM resources WHERE id = ?`);
   const firstPage = db.query<ResourceRow, [number]>(`SELECT ${COLUMNS} FROM resources ORDER BY id DESC LIMIT ?`);
@@ -26,7 +32,7 @@ export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: 
 
   return {
     create: (r, events) =>
-      commits.run(() => {
+      commitAndWake(() => {
         insert.run(r.id, r.type, r.name, r.status, JSON.stringify(r.metadata), r.created_at, r.updated_at);
         for (const e of events) fanOut(e);
       }),
@@ -35,16 +41,26 @@ export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: 
       return row ? fromRow(row) : null;
     },
     list: ({ limit, before }: PageQuery) => (before ? nextPage.all(before, limit) : firstPage.all(limit)).map(fromRow),
-    update: (r, events: EventRecord[]) =>
-      commits.run(() => {
+    update: (id, change) =>
+      commitAndWake(() => {
+        const row = getOne.get(id);
+        if (!row) return null;
+        const before = fromRow(row);
+        const next = change(before);
+        if (!next) return before;
+        const r = next.after;
         updateRow.run(r.type, r.name, r.status, JSON.stringify(r.metadata), r.updated_at, r.id);
-        for (const e of events) fanOut(e);
+        for (const e of next.events) fanOut(e);
+        return r;
       }),
-    remove: (id, events) =>
-      commits.run(() => {
-        if (deleteRow.run(id).changes === 0) return false;
-        for (const e of events) fanOut(e);
-        return true;
+    remove: (id, describe) =>
+      commitAndWake(() => {
+        const row = getOne.get(id);
+        if (!row) return null;
+        const before = fromRow(row);
+        deleteRow.run(id);
+        for (const e of describe(before)) fanOut(e);
+        return before;
       }),
   };
 }

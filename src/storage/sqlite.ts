@@ -9,9 +9,10 @@ import { sqliteResourceStore } from "./resource-store";
 import type { Storage } from "./types";
 import { sqliteWebhookStore } from "./webhook-store";
 
-/** StorageOptions: `onBatch` observes group-commit batch sizes (metrics). */
+/** StorageOptions: `onBatch` observes group-commit batch sizes (metrics); `onEnqueued` hears of newly due deliveries. */
 export interface StorageOptions {
   onBatch?: (size: number) => void;
+  onEnqueued?: () => void;
 }
 
 /** openSqliteStorage opens the database, applies migrations and wires the stores over one connection. */
@@ -20,14 +21,15 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
   const migrationsApplied = migrate(db, clock.now());
   const commits = new GroupCommit(db, 512, options.onBatch);
   const webhooks = sqliteWebhookStore(db);
-  const events = sqliteEventStore(db, commits, webhooks.active);
+  const onEnqueued = () => options.onEnqueued?.();
+  const events = sqliteEventStore(db, commits, webhooks.active, onEnqueued);
   const probe = db.query("DELETE FROM schema_migrations WHERE 0");
   return {
     migrationsApplied,
     webhooks,
     events,
-    resources: sqliteResourceStore(db, commits, events.fanOut),
-    deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate),
+    resources: sqliteResourceStore(db, commits, events.fanOut, onEnqueued),
+    deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued),
     idempotency: sqliteIdempotencyStore(db),
     checkWritable: () => {
       try {

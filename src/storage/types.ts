@@ -107,8 +107,20 @@ export interface ResourceStore {
   create(resource: ResourceRecord, events: EventRecord[]): Promise<void>;
   get(id: string): ResourceRecord | null;
   list(page: PageQuery): ResourceRecord[];
-  update(resource: ResourceRecord, events: EventRecord[]): Promise<void>;
-  remove(id: string, events: EventRecord[]): Promise<boolean>;
+  /**
+   * update reads the current row and applies `change` to it inside one transaction, so concurrent
+   * changes cannot lose each other's writes or emit events for a state that never existed.
+   * `change` returns null for "nothing to change". Resolves with the row after, or null if missing.
+   */
+  update(id: string, change: (before: ResourceRecord) => ResourceChange | null): Promise<ResourceRecord | null>;
+  /** remove deletes the row and stores the events `describe` makes from its last state; null if missing. */
+  remove(id: string, describe: (before: ResourceRecord) => EventRecord[]): Promise<ResourceRecord | null>;
+}
+
+/** ResourceChange is a resource's new state and the events that announce it. */
+export interface ResourceChange {
+  after: ResourceRecord;
+  events: EventRecord[];
 }
 
 /** IdempotencyStore remembers admin POST answers per (scope, key) for `ttlMs`. */
@@ -194,8 +206,11 @@ export interface DeliveryQuery extends PageQuery {
 
 /** DeliveryStore is the queue (claim/complete/release) and the delivery history. */
 export interface DeliveryStore {
-  /** claimDue leases up to `limit` due deliveries per endpoint, earliest first, one statement each. */
-  claimDue(slots: ReadonlyMap<string, number>, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /**
+   * claimDue leases due deliveries, earliest first, one statement per endpoint: at most `slots`
+   * per endpoint (in the map's order) and at most `total` in all.
+   */
+  claimDue(slots: ReadonlyMap<string, number>, total: number, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** complete records attempts and moves deliveries and endpoints on (SPEC §6 rules). */
   complete(results: AttemptResult[], now: number, disableAfterMs: number): Promise<CompleteOutcome>;
   /** releaseLeases makes leased deliveries due now: all of them at start (a previous process died), or the given ids at stop. */

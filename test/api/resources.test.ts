@@ -43,13 +43,24 @@ describe("resources", () => {
     expect(paused.body.data.status).toBe("paused");
     const same = await server.api("PATCH", `/v1/resources/${r.id}`, { status: "paused" });
     expect(same.status).toBe(200);
+    expect(same.body.data.updated_at).toBe(paused.body.data.updated_at);
     expect((await eventsFor(r.id)).map((e: { type: string }) => e.type)).toEqual([
       "resource.created",
       "resource.updated",
       "resource.updated",
       "resource.status_changed",
-      "resource.updated",
     ]);
+  });
+
+  test("concurrent status changes each see the state the other left: one status_changed per real change", async () => {
+    const r = (await server.api("POST", "/v1/resources", { name: "racy" })).body.data;
+    await Promise.all([
+      server.api("PATCH", `/v1/resources/${r.id}`, { status: "paused" }),
+      server.api("PATCH", `/v1/resources/${r.id}`, { status: "paused" }),
+      server.api("PATCH", `/v1/resources/${r.id}`, { status: "paused" }),
+    ]);
+    const types = (await eventsFor(r.id)).map((e: { type: string }) => e.type);
+    expect(types.filter((t: string) => t === "resource.status_changed")).toHaveLength(1);
   });
 
   test("delete answers 204, emits resource.deleted with the last object, then 404", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rawRequest } from "../support/raw-http";
 import { call, startTestServer, type TestServer } from "../support/test-server";
 
 // Walks every /v1 route the OpenAPI document lists, so a new route is covered the day it is added.
@@ -95,5 +96,55 @@ describe("a server with no API keys", () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe("the path the router sees is the path that was authenticated", () => {
+  const port = () => Number(new URL(server.url).port);
+  const heads = [
+    "GET /xx/v1/webhooks HTTP/1.1\nHost: a",
+    "GET /xx/v1/webhooks HTTP/1.1\nHost: ab",
+    "GET /v1/webhooks HTTP/1.1\nHost: a",
+    "GET /%761/webhooks HTTP/1.1\nHost: 127.0.0.1",
+    "GET //v1/webhooks HTTP/1.1\nHost: 127.0.0.1",
+    "GET /V1/webhooks HTTP/1.1\nHost: 127.0.0.1",
+    "GET /v1/webhooks/ HTTP/1.1\nHost: 127.0.0.1",
+    "GET /v1/%2e%2e/v1/webhooks HTTP/1.1\nHost: 127.0.0.1",
+    "GET /./v1/webhooks HTTP/1.1\nHost: 127.0.0.1",
+    "POST /xx/v1/webhooks HTTP/1.1\nHost: a\nContent-Type: application/json\nContent-Length: 41",
+  ];
+  test.each(heads)("%p never reaches a /v1 handler without a key", async (head) => {
+    const body = head.startsWith("POST") ? '{"url":"https://a.example/","events":["*"]}'.slice(0, 41) : "";
+    const answer = await rawRequest(port(), `${head}\nConnection: close`, body);
+    expect([401, 404, 400]).toContain(answer.status);
+    expect(answer.body).not.toContain('"data"');
+    expect(answer.headers["x-request-id"]).toBeTruthy();
+  });
+
+  test("an empty Host header still gets an envelope and an X-Request-ID", async () => {
+    const answer = await rawRequest(port(), "GET /healthz HTTP/1.1\nHost: \nConnection: close");
+    expect(answer.headers["x-request-id"]).toBeTruthy();
+    expect(answer.status).toBeLessThan(500);
+  });
+
+  test("a declared body far over max_body is a 413 envelope, not a bare 413", async () => {
+    const answer = await rawRequest(port(), `POST /v1/resources HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${server.key}\nContent-Length: 50000000\nConnection: close`);
+    expect(answer.status).toBe(413);
+    expect(answer.headers["x-request-id"]).toBeTruthy();
+    expect(JSON.parse(answer.body).error.code).toBe("payload_too_large");
+  });
+
+  test("JSON nested far too deep is a 422 naming the body, never a 5xx", async () => {
+    const deep = `{"name":"x","metadata":${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}}`;
+    const answer = await server.api("POST", "/v1/resources", deep);
+    expect(answer.status).toBe(422);
+    expect(answer.body.error.details[0].field).toBe("body");
+  });
+
+  test("an Idempotency-Key scope ignores a trailing slash, like the router", async () => {
+    const a = await server.api("POST", "/v1/resources", { name: "slash" }, { "idempotency-key": "slash-1" });
+    const b = await server.api("POST", "/v1/resources/", { name: "slash" }, { "idempotency-key": "slash-1" });
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    expect(b.body.data.id).toBe(a.body.data.id);
   });
 });

@@ -1,0 +1,103 @@
+import { adminPlugin } from "./admin-plugin";
+import * as v from "valibot";
+import { isoTime, isoTimeOrNull } from "../clock";
+import { contextOf } from "../http/context";
+import { ApiError } from "../http/errors";
+import { isId } from "../ids";
+import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/types";
+import type { ApiDeps } from "./deps";
+import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
+import { ID_PARAMS } from "./schemas";
+
+const STATUSES: readonly DeliveryStatus[] = ["pending", "failed", "delivered", "expired"];
+
+/** deliveryJson is the public view of a delivery (SPEC §6 fields). */
+export function deliveryJson(d: DeliveryRecord) {
+  return {
+    id: d.id,
+    event_id: d.event_id,
+    webhook_id: d.webhook_id,
+    event_type: d.event_type,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: isoTimeOrNull(d.next_attempt_at),
+    in_flight: d.leased,
+    last_status_code: d.last_status_code,
+    last_response: d.last_response,
+    last_error: d.last_error,
+    created_at: isoTime(d.created_at),
+    updated_at: isoTime(d.updated_at),
+    delivered_at: isoTimeOrNull(d.delivered_at),
+  };
+}
+
+/** attemptJson is one entry of `attempt_history`. */
+export function attemptJson(a: AttemptRow) {
+  return {
+    id: a.id,
+    attempted_at: isoTime(a.attempted_at),
+    status_code: a.status_code,
+    duration_ms: a.duration_ms,
+    error: a.error,
+    response: a.response,
+  };
+}
+
+/** deliveryRoutes serve the history and the retry button (SPEC §4 delivery routes). */
+export function deliveryRoutes(deps: ApiDeps) {
+  const find = (id: string) => {
+    const found = isId(id, "dlv") ? deps.storage.deliveries.get(id) : null;
+    if (!found) throw new ApiError("not_found", `delivery ${id} not found`);
+    return found;
+  };
+
+  return adminPlugin("deliveries")
+    .get(
+      "/v1/webhooks/:id/deliveries",
+      ({ params, query }) => {
+        const webhook = isId(params.id, "wh") ? deps.storage.webhooks.getAny(params.id) : null;
+        if (!webhook) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
+        let status: DeliveryStatus | undefined;
+        if (query.status !== undefined && query.status !== "") {
+          if (!STATUSES.includes(query.status as DeliveryStatus)) {
+            throw new ApiError("invalid_query", "status is not a delivery status", [
+              { field: "query.status", code: "invalid", message: `must be one of ${STATUSES.join(", ")}` },
+            ]);
+          }
+          status = query.status as DeliveryStatus;
+        }
+        return pageOf(parsePage(query, "dlv"), (p) => deps.storage.deliveries.listForWebhook(webhook.id, { ...p, status }), deliveryJson);
+      },
+      {
+        params: ID_PARAMS,
+        query: v.object({ ...PAGE_QUERY, status: v.optional(v.string()) }),
+        detail: { summary: "An endpoint's deliveries, newest first (also after the endpoint was deleted)", tags: ["deliveries"] },
+      },
+    )
+    .get(
+      "/v1/deliveries/:id",
+      ({ params }) => {
+        const d = find(params.id);
+        return { data: { ...deliveryJson(d), attempt_history: deps.storage.deliveries.attempts(d.id).map(attemptJson) } };
+      },
+      { params: ID_PARAMS, detail: { summary: "One delivery with every attempt", tags: ["deliveries"] } },
+    )
+    .post(
+      "/v1/deliveries/:id/retry",
+      ({ params, set, request }) => {
+        const d = find(params.id);
+        const webhook = deps.storage.webhooks.getAny(d.webhook_id);
+        if (!webhook || webhook.deleted || webhook.status !== "active") {
+          throw new ApiError("conflict", `endpoint ${d.webhook_id} is ${webhook?.deleted ? "deleted" : "disabled"}; enable it before retrying`);
+        }
+        const outcome = deps.storage.deliveries.retry(d.id, deps.clock.now());
+        if (outcome === "leased") throw new ApiError("conflict", "the delivery is being attempted right now; retry after it finishes");
+        if (outcome === "already_pending") throw new ApiError("conflict", "the delivery is already pending");
+        if (outcome === "not_found") throw new ApiError("not_found", `delivery ${d.id} not found`);
+        contextOf(request).log.info("delivery retry requested", { delivery_id: d.id, webhook_id: d.webhook_id });
+        set.status = 202;
+        return { data: deliveryJson(find(d.id)) };
+      },
+      { params: ID_PARAMS, detail: { summary: "Send a failed, delivered or expired delivery again, with a fresh schedule", tags: ["deliveries"] } },
+    );
+}
