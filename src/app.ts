@@ -2,7 +2,7 @@ import type { Server } from "bun";
 import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config/types";
 import { EventCatalogue } from "./events/types";
-import { ApiKeyVerifier } from "./http/api-keys";
+import { ApiKeyVerifier } from "./security/api-keys";
 import { errorResponse, toApiError } from "./http/errors";
 import { buildHttp } from "./http/server";
 import { createLogger, type Logger } from "./log";
@@ -38,7 +38,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log.level);
-  const lock = acquireServeLock(config.storage.path);
+  let lock: ReturnType<typeof acquireServeLock>;
+  try {
+    lock = acquireServeLock(config.storage.path);
+  } catch (error) {
+    throw new StartError(`cannot use the database directory of ${config.storage.path}: ${(error as Error).message}`);
+  }
   if (!lock) {
     throw new StartError(`another hookd serve is already using the database ${config.storage.path}`);
   }

@@ -12,7 +12,13 @@ const err = (s: string) => process.stderr.write(s);
 
 /** main turns argv into a command and returns its exit code (SPEC §1: 0 ok, 1 runtime, 2 usage/config). */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.length === 0) {
+    err(USAGE);
+    return 2;
+  }
   const args = parseArgs(argv);
+  const takesPositional = args.command === "help";
+  if (!takesPositional && args.positional.length > 0) args.unknown.push(`unexpected argument ${JSON.stringify(args.positional[0])}${args.positional[0]?.endsWith(".toml") ? " (did you mean --config " + args.positional[0] + "?)" : ""}`);
   if (args.unknown.length > 0) {
     err(`hookd: ${args.unknown.join("; ")}\n\n${USAGE}`);
     return 2;

@@ -7,7 +7,7 @@ import { isId } from "../ids";
 import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { ID_PARAMS } from "./schemas";
+import { ID_PARAMS, queryParam } from "./schemas";
 
 const STATUSES: readonly DeliveryStatus[] = ["pending", "failed", "delivered", "expired"];
 
@@ -70,7 +70,7 @@ export function deliveryRoutes(deps: ApiDeps) {
       },
       {
         params: ID_PARAMS,
-        query: v.object({ ...PAGE_QUERY, status: v.optional(v.string()) }),
+        query: v.object({ ...PAGE_QUERY, status: queryParam("pending, failed, delivered or expired") }),
         detail: { summary: "An endpoint's deliveries, newest first (also after the endpoint was deleted)", tags: ["deliveries"] },
       },
     )

@@ -11,7 +11,7 @@ import type { ApiDeps } from "./deps";
 import { deliveryJson } from "./deliveries";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { boundedString, ID_PARAMS, JSON_OBJECT, parseTimestamp, strict } from "./schemas";
+import { boundedString, ID_PARAMS, JSON_OBJECT, parseTimestamp, queryParam, strict } from "./schemas";
 
 const PUBLISH_BODY = strict({
   type: v.pipe(boundedString(1, 128), v.description('event type, e.g. "invoice.paid"')),
@@ -54,7 +54,7 @@ export function eventRoutes(deps: ApiDeps) {
         contextOf(request).log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
         return jsonText(JSON.stringify({ data: { id: event.id, deliveries } }), 202);
       },
-      { body: PUBLISH_BODY, detail: { summary: "Publish an event to every subscribed endpoint", tags: ["events"] } },
+      { body: PUBLISH_BODY, parse: "json", detail: { summary: "Publish an event to every subscribed endpoint", tags: ["events"] } },
     )
     .get(
       "/v1/events",
@@ -66,7 +66,11 @@ export function eventRoutes(deps: ApiDeps) {
         return jsonText(`{"data":[${items}],"next_cursor":${JSON.stringify(page.next_cursor)}}`);
       },
       {
-        query: v.object({ ...PAGE_QUERY, type: v.optional(v.string()), since: v.optional(v.string()) }),
+        query: v.object({
+          ...PAGE_QUERY,
+          type: queryParam('an event type ("invoice.paid") or a family ("invoice.*")'),
+          since: queryParam("RFC 3339 time: events created at or after it"),
+        }),
         detail: { summary: "List events, newest first, optionally by type and since a time", tags: ["events"] },
       },
     )

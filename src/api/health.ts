@@ -5,7 +5,7 @@ import { ApiError, RETRY_AFTER_STORAGE_SECONDS } from "../http/errors";
 /** healthRoutes: /healthz says the process answers; /readyz that the database takes writes. */
 export function healthRoutes(storage: Storage) {
   return new Elysia({ name: "health" })
-    .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "The process is up", tags: ["health"] } })
+    .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "The process is up", tags: ["health"], security: [] } })
     .get(
       "/readyz",
       () => {
@@ -16,6 +16,6 @@ export function healthRoutes(storage: Storage) {
         }
         return { status: "ready" };
       },
-      { detail: { summary: "The database accepts writes", tags: ["health"] } },
+      { detail: { summary: "The database accepts writes", tags: ["health"], security: [] } },
     );
 }

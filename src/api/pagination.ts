@@ -1,11 +1,11 @@
-import * as v from "valibot";
+import { queryParam } from "./schemas";
 import { ApiError } from "../http/errors";
 import { type IdPrefix, isId } from "../ids";
 
 /** PAGE_QUERY is the query schema every list route shares (documented in /openapi.json). */
 export const PAGE_QUERY = {
-  limit: v.optional(v.pipe(v.string(), v.description("page size, 1-500, default 50"))),
-  cursor: v.optional(v.pipe(v.string(), v.description("next_cursor of the previous page"))),
+  limit: queryParam("page size, 1-500, default 50"),
+  cursor: queryParam("next_cursor of the previous page"),
 };
 
 const DEFAULT_LIMIT = 50;

@@ -62,7 +62,7 @@ export function resourceRoutes(deps: ApiDeps) {
         set.status = 201;
         return { data: resourceJson(resource) };
       },
-      { body: CREATE_BODY, detail: { summary: "Create a resource (emits resource.created)", tags: ["resources"] } },
+      { body: CREATE_BODY, parse: "json", detail: { summary: "Create a resource (emits resource.created)", tags: ["resources"] } },
     )
     .get(
       "/v1/resources",
@@ -96,7 +96,7 @@ export function resourceRoutes(deps: ApiDeps) {
         if (events.length > 0) contextOf(request).log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
         return { data: resourceJson(after) };
       },
-      { params: ID_PARAMS, body: PATCH_BODY, detail: { summary: "Change a resource (emits resource.updated, and resource.status_changed when status changes)", tags: ["resources"] } },
+      { params: ID_PARAMS, body: PATCH_BODY, parse: "json", detail: { summary: "Change a resource (emits resource.updated, and resource.status_changed when status changes)", tags: ["resources"] } },
     )
     .delete(
       "/v1/resources/:id",

@@ -5,16 +5,18 @@ import { EVENT_TYPE_MAX } from "../events/types";
 /** nonEmpty is a trimmed-length check with a message that names the limit. */
 export const boundedString = (min: number, max: number) =>
   v.pipe(
-    v.string(),
+    v.string("must be a string"),
     v.minLength(min, `must be at least ${min} character${min === 1 ? "" : "s"}`),
     v.maxLength(max, `must be at most ${max} characters`),
   );
 
 /** strict objects name unknown fields, so a typo ("descripton") is an error rather than a silent no-op. */
 export const strict = <T extends v.ObjectEntries>(entries: T) =>
-  v.strictObject(entries, (issue) =>
-    issue.expected === "never" ? `unknown field` : `must be a JSON object`,
-  );
+  v.strictObject(entries, (issue) => {
+    if (issue.expected === "never") return "unknown field";
+    if (issue.received === "undefined" && (issue.path?.length ?? 0) > 0) return "is required";
+    return "must be a JSON object";
+  });
 
 /** EVENT_FILTERS is an endpoint's subscription list. */
 export const EVENT_FILTERS = v.pipe(
@@ -31,6 +33,10 @@ export const JSON_OBJECT = v.pipe(
   v.check((value) => typeof value === "object" && value !== null && !Array.isArray(value), "must be a JSON object"),
   v.record(v.string(), v.unknown()),
 );
+
+/** queryParam is a query string parameter given at most once (Elysia turns repeats into arrays). */
+export const queryParam = (description: string) =>
+  v.optional(v.pipe(v.string("must be a single value (given once, no commas)"), v.description(description)));
 
 /** ID_PARAM documents a path id. */
 export const ID_PARAMS = v.object({ id: v.string() });

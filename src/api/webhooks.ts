@@ -34,6 +34,13 @@ const PATCH_BODY = strict({
   status: v.optional(v.picklist(["active", "disabled"], 'must be "active" or "disabled"')),
 });
 
+/** normalizeUrl stores the URL as the sender will parse it (no ambiguity about the host, e.g. with backslashes) and without a fragment, which is never sent. */
+function normalizeUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.hash = "";
+  return parsed.href;
+}
+
 /** newSecret is `whsec_` + base64 of 32 random bytes (the Standard Webhooks form). */
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
@@ -85,7 +92,7 @@ export function webhookRoutes(deps: ApiDeps) {
         rejectIfAny(problems(body));
         const now = deps.clock.now();
         const record: WebhookRecord = {
-          id: newId("wh"), url: body.url, events: [...new Set(body.events)], description: body.description ?? "",
+          id: newId("wh"), url: normalizeUrl(body.url), events: [...new Set(body.events)], description: body.description ?? "",
           status: "active", secret: newSecret(), failure_count: 0, last_failure_at: null, failing_since: null,
           created_at: now, updated_at: now,
         };
@@ -96,7 +103,7 @@ export function webhookRoutes(deps: ApiDeps) {
         set.status = 201;
         return { data: { ...webhookJson(record), secret: record.secret } };
       },
-      { body: CREATE_BODY, detail: { summary: "Create a webhook endpoint (the secret is shown only here)", tags: ["webhooks"] } },
+      { body: CREATE_BODY, parse: "json", detail: { summary: "Create a webhook endpoint (the secret is shown only here)", tags: ["webhooks"] } },
     )
     .get(
       "/v1/webhooks",
@@ -112,13 +119,17 @@ export function webhookRoutes(deps: ApiDeps) {
       ({ params, body, request }) => {
         find(params.id);
         rejectIfAny(problems(body));
-        const patch: WebhookPatch = { ...body, events: body.events ? [...new Set(body.events)] : undefined };
+        const patch: WebhookPatch = {
+          ...body,
+          url: body.url === undefined ? undefined : normalizeUrl(body.url),
+          events: body.events ? [...new Set(body.events)] : undefined,
+        };
         const updated = deps.storage.webhooks.update(params.id, patch, deps.clock.now());
         if (!updated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         contextOf(request).log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
         return { data: webhookJson(updated) };
       },
-      { params: ID_PARAMS, body: PATCH_BODY, detail: { summary: "Change url, events, description or status", tags: ["webhooks"] } },
+      { params: ID_PARAMS, body: PATCH_BODY, parse: "json", detail: { summary: "Change url, events, description or status", tags: ["webhooks"] } },
     )
     .post(
       "/v1/webhooks/:id/rotate-secret",
@@ -131,7 +142,7 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("webhook secret rotated", { webhook_id: params.id, previous_valid_until: isoTime(now + ROTATION_OVERLAP_MS) });
         return { data: { ...webhookJson(rotated), secret } };
       },
-      { params: ID_PARAMS, body: ROTATE_BODY, detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
+      { params: ID_PARAMS, body: ROTATE_BODY, parse: "json", detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
     )
     .post(
       "/v1/webhooks/:id/test",
@@ -159,7 +170,7 @@ export function webhookRoutes(deps: ApiDeps) {
         set.status = 202;
         return { data: { recovered } };
       },
-      { params: ID_PARAMS, body: RECOVER_BODY, detail: { summary: "Re-send the endpoint's failed and expired deliveries created since a time", tags: ["webhooks"] } },
+      { params: ID_PARAMS, body: RECOVER_BODY, parse: "json", detail: { summary: "Re-send the endpoint's failed and expired deliveries created since a time", tags: ["webhooks"] } },
     )
     .delete(
       "/v1/webhooks/:id",

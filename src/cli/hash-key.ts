@@ -1,4 +1,4 @@
-import { hashApiKey } from "../http/api-keys";
+import { hashApiKey } from "../security/api-keys";
 
 /** hashKeyCommand reads one key from stdin (a single trailing newline is not part of it) and prints its hash. */
 export async function hashKeyCommand(stdin: () => Promise<string>, out: (s: string) => void, err: (s: string) => void): Promise<number> {

@@ -5,7 +5,7 @@ export const USAGE = `hookd ${VERSION} — self-hosted webhook hub: receives sig
 delivers them as signed webhooks with retries.
 
 Usage:
-  hookd serve [--config PATH]         run the server
+  hookd serve [--config PATH]         run the server (-c PATH works too)
   hookd check-config [--config PATH]  validate the config and print it with defaults filled in (secrets masked)
   hookd hash-key                      read an API key on stdin, print the hash for [api] keys
   hookd version                       print the version
@@ -18,6 +18,8 @@ Add an admin API key:
   printf %s "$(openssl rand -hex 32)" | tee key.txt | hookd hash-key
   then in the config:  [api] keys = [ { name = "ops", hash = "sha256:…" } ]
   and call the API with:  Authorization: Bearer <the key>
+
+Logs: one JSON object per line on stdout; [log] level sets how much.
 
 Exit codes: 0 ok, 1 runtime failure (port in use, database held by another serve), 2 bad usage or invalid config.
 `;

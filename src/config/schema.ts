@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { isBuiltInType } from "../events/types";
+import { hashApiKey } from "../security/api-keys";
 import * as v from "valibot";
 import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
 import { sourceSchema } from "./sources";
@@ -47,10 +48,6 @@ const storage = table(
 
 const apiKey = table({ name: required(keyNameProblem), hash: required(keyHashProblem) }, [], (k): ApiKey => k);
 
-// The same hash `hookd hash-key` prints (src/http/api-keys.ts); a test holds the two together.
-function hashKey(key: string): string {
-  return `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`;
-}
 
 function api(env: Env) {
   return table(
@@ -72,7 +69,7 @@ function api(env: Env) {
     ],
     // The plain key from the environment is hashed at once so it is held like every other key.
     (a): Config["api"] => ({
-      keys: a.key_env === "" ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashKey(env[a.key_env] ?? "") }],
+      keys: a.key_env === "" ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashApiKey(env[a.key_env] ?? "") }],
       allow_ips: a.allow_ips,
     }),
   );
@@ -127,10 +124,6 @@ const retention = table(
 
 const log = table({ level: choice(LOG_LEVELS, "info") }, [], (l): Config["log"] => l);
 
-/** alwaysAllowed are the types SPEC §2 lets through even when events.types is a closed catalogue. */
-function alwaysAllowed(type: string): boolean {
-  return type.startsWith("resource.") || type === "webhook.test";
-}
 
 /** configSchema validates a parsed TOML document and converts it into a Config; `env` resolves `*_env` keys, `version` fills user_agent. */
 export function configSchema(env: Env, version: string) {
@@ -152,7 +145,7 @@ export function configSchema(env: Env, version: string) {
           if (events.types.length === 0) return;
           sources.forEach((source, i) => {
             const type = source.event_type;
-            if (type !== "" && !events.types.includes(type) && !alwaysAllowed(type)) {
+            if (type !== "" && !events.types.includes(type) && !isBuiltInType(type)) {
               report(["sources", i, "event_type"], `${JSON.stringify(type)} is not in events.types`);
             }
           });

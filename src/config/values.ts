@@ -1,15 +1,14 @@
+import { isEventType } from "../events/types";
 import { isIP } from "node:net";
 import { Cron } from "croner";
 
 // Pure checks for single config values. Each returns null when the value is
 // fine, else the message that follows `config error: <path>: `.
 
-/** EVENT_TYPE is SPEC §3's event type pattern (also keeps CR/LF out of X-Hookd-Event). */
-export const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
 
 /** eventTypeProblem accepts dot-separated names like "payroll.batch_closed", at most 128 characters. */
 export function eventTypeProblem(type: string): string | null {
-  if (EVENT_TYPE.test(type) && type.length <= 128) return null;
+  if (isEventType(type)) return null;
   return `${JSON.stringify(type)} is not an event type (two or more dot-separated words of letters, digits, _ or -, like "payroll.batch_closed"; at most 128 characters)`;
 }
 
@@ -73,9 +72,12 @@ export function proxyProblem(proxy: string): string | null {
   return null;
 }
 
-/** maskProxy hides the password of a proxy URL, leaving the rest as written. */
+/** maskProxy hides the password of a proxy URL; parsed, not pattern-matched, so an "@" inside the password cannot leak its tail. */
 export function maskProxy(proxy: string): string {
-  return proxy.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1********@");
+  const url = URL.parse(proxy);
+  if (url === null || url.password === "") return proxy;
+  url.password = "********";
+  return url.href;
 }
 
 /** whsecProblem accepts Standard Webhooks secrets: "whsec_" followed by non-empty base64. */

@@ -8,7 +8,7 @@ import { healthRoutes } from "../api/health";
 import { resourceRoutes } from "../api/resources";
 import { webhookRoutes } from "../api/webhooks";
 import type { IpSet } from "../net/cidr";
-import type { ApiKeyVerifier } from "./api-keys";
+import type { ApiKeyVerifier } from "../security/api-keys";
 import { readBodyLimited } from "./body";
 import { attachContext } from "./context";
 import { ApiError, errorResponse, toApiError } from "./errors";
@@ -131,12 +131,18 @@ function isAdminPath(pathname: string): boolean {
 function assertJson(raw: Uint8Array): void {
   if (raw.byteLength === 0) return;
   let text: string;
+  let parsed: unknown;
   try {
     text = utf8.decode(raw);
-    JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     const why = (error as Error).message;
     throw new ApiError("invalid_json", `request body is not valid JSON: ${why}`, [{ field: "body", code: "invalid_json", message: why }]);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ApiError("invalid_request", "request body must be a JSON object", [
+      { field: "body", code: "invalid", message: "must be a JSON object" },
+    ]);
   }
   if (jsonDepth(text) > MAX_JSON_DEPTH) {
     throw new ApiError("invalid_request", `request body nests deeper than ${MAX_JSON_DEPTH} levels`, [

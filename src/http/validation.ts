@@ -17,9 +17,13 @@ export function keyPath(path: StandardIssue["path"], root = "body"): string {
   return out;
 }
 
-/** issuesToDetails turns Standard Schema issues (valibot's) into error details, one per problem. */
+/** issuesToDetails turns Standard Schema issues (valibot's) into error details, one per problem; query fields read `query.limit`. */
 export function issuesToDetails(issues: readonly StandardIssue[], root = "body"): ErrorDetail[] {
-  return issues.map((issue) => ({ field: keyPath(issue.path, root), code: "invalid", message: issue.message }));
+  return issues.map((issue) => {
+    const path = keyPath(issue.path, root);
+    const field = root === "body" || path === root ? path : `${root}.${path}`;
+    return { field, code: issue.message === "is required" ? "required" : "invalid", message: issue.message };
+  });
 }
 
 /**

@@ -107,7 +107,7 @@ function expandIpv6(ip: string): number[] | null {
 
 /** EmbeddedIpv4 is the IPv4 a router would actually reach for an IPv6 address, plus which translation form carried it. */
 interface EmbeddedIpv4 {
-  readonly form: "IPv4-mapped" | "IPv4-compatible" | "NAT64" | "6to4";
+  readonly form: "IPv4-mapped" | "IPv4-translated" | "IPv4-compatible" | "NAT64" | "6to4";
   readonly ipv4: string;
 }
 
@@ -120,6 +120,8 @@ function embeddedIpv4(ipv6: string): EmbeddedIpv4 | null {
   const first96 = g.slice(0, 6).join(":");
   if (first96 === "0:0:0:0:0:65535") return { form: "IPv4-mapped", ipv4: v4From(g[6]!, g[7]!) };
   if (first96 === "0:0:0:0:0:0") return { form: "IPv4-compatible", ipv4: v4From(g[6]!, g[7]!) };
+  // SIIT's IPv4-translated form (::ffff:0:a.b.c.d) also carries an IPv4 in its last 32 bits.
+  if (first96 === "0:0:0:0:65535:0") return { form: "IPv4-translated", ipv4: v4From(g[6]!, g[7]!) };
   if (first96 === "100:65435:0:0:0:0") return { form: "NAT64", ipv4: v4From(g[6]!, g[7]!) };
   if (g[0] === 0x2002) return { form: "6to4", ipv4: v4From(g[1]!, g[2]!) };
   return null;
@@ -160,7 +162,7 @@ export function isAllowedAddress(ip: string, policy: TargetPolicy): boolean {
 
 /** isLocalhostName matches names resolvers answer with loopback by convention (RFC 6761), so they are refused without DNS. */
 function isLocalhostName(host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, "");
+  const h = host.toLowerCase().replace(/\.+$/, "");
   return h === "localhost" || h.endsWith(".localhost");
 }
 

@@ -29,6 +29,7 @@ export function acquireServeLock(dbPath: string): ServeLock | null {
   if (dbPath === ":memory:") return { release() {} };
   mkdirSync(dirname(dbPath), { recursive: true });
   const lock = new Database(`${dbPath}-serve.lock`, { create: true });
+  // Any failure other than "busy" (unwritable, corrupt lock file) is thrown, not reported as a second serve.
   try {
     lock.run("PRAGMA busy_timeout = 0");
     lock.run("PRAGMA locking_mode = EXCLUSIVE");
@@ -37,9 +38,10 @@ export function acquireServeLock(dbPath: string): ServeLock | null {
     lock.run("DELETE FROM holder");
     lock.run("INSERT INTO holder (pid) VALUES (?)", [process.pid]);
     lock.run("COMMIT");
-  } catch {
+  } catch (error) {
     lock.close();
-    return null;
+    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) return null;
+    throw error;
   }
   return { release: () => lock.close() };
 }

@@ -31,8 +31,9 @@ describe("POST /v1/events", () => {
     [{ type: "invoice", data: {} }, "type", "invalid_event_type"],
     [{ type: "a.b\r\nX: y", data: {} }, "type", "invalid_event_type"],
     [{ type: "a.b", data: [1] }, "data", "invalid"],
-    [{ type: "a.b" }, "data", "invalid"],
-    [{ data: {} }, "type", "invalid"],
+    [{ type: "a.b" }, "data", "required"],
+    [{ data: {} }, "type", "required"],
+    [[{ type: "a.b", data: {} }], "body", "invalid"],
     [{ type: "a.b", data: {}, extra: 1 }, "extra", "invalid"],
   ])("%j is 422 naming %s", async (body, field, code) => {
     const answer = await server.api("POST", "/v1/events", body);

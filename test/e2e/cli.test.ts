@@ -27,7 +27,7 @@ describe("hookd version and help", () => {
     for (const word of ["serve", "check-config", "hash-key", "Exit codes"]) expect(r.stdout).toContain(word);
   });
 
-  test.each([[["frobnicate"]], [["serve", "--bogus"]], [["check-config", "--config"]]])("%j is bad usage: exit 2", async (args) => {
+  test.each([[[]], [["frobnicate"]], [["serve", "--bogus"]], [["check-config", "--config"]], [["check-config", "my.toml"]], [["hash-key", "extra"]]])("%j is bad usage: exit 2", async (args) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("Usage");

@@ -17,7 +17,7 @@ export function rawRequest(port: number, head: string, body = ""): Promise<RawAn
       reject(new Error("raw request timed out"));
     }, 5000);
     socket.on("connect", () => socket.write(`${head.replace(/\n/g, "\r\n")}\r\n\r\n${body}`));
-    socket.on("data", (c) => {
+    socket.on("data", (c: Buffer) => {
       chunks.push(c);
       const text = Buffer.concat(chunks).toString("latin1");
       const end = text.indexOf("\r\n\r\n");

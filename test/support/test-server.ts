@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApp, type RunningApp } from "../../src/app";
+import type { Clock } from "../../src/clock";
 import { loadConfig } from "../../src/config/load";
-import { hashApiKey } from "../../src/http/api-keys";
+import { hashApiKey } from "../../src/security/api-keys";
 import { silentLogger } from "../../src/log";
 
 /** ApiAnswer is a parsed response: status, headers and the JSON body (null when empty). */
@@ -26,12 +27,15 @@ export interface TestServer {
 }
 
 /** startTestServer takes extra TOML per section, e.g. { delivery: "require_https = false" }. */
-export async function startTestServer(sections: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  sections: Record<string, string> = {},
+  options: { keys?: boolean; clock?: Clock } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "hookd-test-"));
   const key = `test-key-${crypto.randomUUID()}`;
   const merged: Record<string, string> = {
     storage: `path = ${JSON.stringify(join(dir, "hookd.db"))}`,
-    api: `keys = [{ name = "test", hash = "${hashApiKey(key)}" }]`,
+    api: options.keys === false ? "keys = []" : `keys = [{ name = "test", hash = "${hashApiKey(key)}" }]`,
   };
   for (const [section, lines] of Object.entries(sections)) {
     merged[section] = section in merged ? `${merged[section]}\n${lines}` : lines;
@@ -40,7 +44,7 @@ export async function startTestServer(sections: Record<string, string> = {}): Pr
     .map(([section, lines]) => (section.startsWith("[[") ? `${section}\n${lines}` : `[${section}]\n${lines}`))
     .join("\n\n");
   const config = loadConfig(toml, {});
-  const app = await startApp({ config, log: silentLogger, listen: { host: "127.0.0.1", port: 0 } });
+  const app = await startApp({ config, log: silentLogger, clock: options.clock, listen: { host: "127.0.0.1", port: 0 } });
   return {
     url: app.url,
     key,

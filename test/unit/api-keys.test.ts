@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ApiKeyVerifier, hashApiKey } from "../../src/http/api-keys";
+import { ApiKeyVerifier, hashApiKey } from "../../src/security/api-keys";
 
 describe("hashApiKey", () => {
   test("is sha256: + the hex digest (known answer)", () => {

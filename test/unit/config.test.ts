@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { formatDuration, formatRateLimit, formatSize, parseDuration, parseRateLimit, parseSize } from "../../src/config/duration";
 import { ConfigError, loadConfig, readConfig } from "../../src/config/load";
 import { MASK, renderEffectiveConfig } from "../../src/config/render";
-import { parseListen } from "../../src/config/values";
-import { hashApiKey } from "../../src/http/api-keys";
+import { maskProxy, parseListen } from "../../src/config/values";
+import { hashApiKey } from "../../src/security/api-keys";
 
 const EXAMPLE = join(import.meta.dir, "../../config.example.toml");
 const HASH = `sha256:${"ab".repeat(32)}`;
@@ -352,7 +352,7 @@ allow_ips = ["10.20.0.0/16"]
   it("masks secrets and shortens key hashes", () => {
     expect(out).toContain(`secret = "${MASK}"`);
     expect(out).toContain(`{ name = "ops", hash = "sha256:abababab…" }`);
-    expect(out).toContain(`proxy = "http://user:${MASK}@proxy.internal:3128"`);
+    expect(out).toContain(`proxy = "http://user:${MASK}@proxy.internal:3128/"`);
     expect(out).toContain('rate_limit = "50000/1d"');
     expect(out).toContain('allow_ips = ["10.20.0.0/16"]');
   });
@@ -431,5 +431,17 @@ describe("readConfig", () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+});
+
+describe("maskProxy", () => {
+  it.each([
+    ["http://u:p@ss@proxy:3128", "http://u:********@proxy:3128/"],
+    ["http://u:secret@proxy:3128/", "http://u:********@proxy:3128/"],
+    ["http://proxy:3128", "http://proxy:3128"],
+    ["", ""],
+  ])("%p -> %p", (input, expected) => {
+    expect(maskProxy(input)).toBe(expected);
+    if (input.includes("ss@")) expect(maskProxy(input)).not.toContain("ss@");
   });
 });

@@ -228,3 +228,10 @@ describe("checkEndpointUrl", () => {
     expect(p?.message).toContain(fragment);
   });
 });
+
+describe("review regressions", () => {
+  const open = { requireHttps: false, allowTargets: ipSetOf([]) };
+  test.each(["http://localhost../", "http://LOCALHOST.../x", "http://[::ffff:0:7f00:1]/", "http://[::ffff:0:a00:1]/"])("%s is target_blocked", (url) => {
+    expect(checkEndpointUrl(url, open).map((p) => p.code)).toEqual(["target_blocked"]);
+  });
+});
