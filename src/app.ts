@@ -7,24 +7,32 @@ import { errorResponse, toApiError } from "./http/errors";
 import { buildHttp } from "./http/server";
 import { createLogger, type Logger } from "./log";
 import { normalizeIp } from "./net/cidr";
+import { DeliveryScheduler } from "./delivery/scheduler";
+import { type Resolver, systemResolver } from "./delivery/resolver";
+import { createSender } from "./delivery/sender";
 import { openSqliteStorage } from "./storage/sqlite";
 import { acquireServeLock } from "./storage/open";
 import type { Storage } from "./storage/types";
 import { VERSION } from "./version";
 
-/** AppOptions: tests pass a clock, a logger and `listen` (port 0) instead of the config's address. */
+/** AppOptions: tests pass a clock, a logger, a resolver and `listen` (port 0) instead of the config's address. */
 export interface AppOptions {
   readonly config: Config;
   readonly clock?: Clock;
   readonly log?: Logger;
   readonly listen?: { host: string; port: number };
+  /** resolver turns delivery hostnames into addresses; tests point names at blocked ranges with it. */
+  readonly resolver?: Resolver;
+  /** random drives retry jitter; tests fix it. */
+  readonly random?: () => number;
 }
 
-/** RunningApp is a started hookd: its address, its storage (for tests and jobs) and stop(). */
+/** RunningApp is a started hookd: its address, its storage and scheduler (for tests and jobs) and stop(). */
 export interface RunningApp {
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
+  readonly scheduler: DeliveryScheduler;
   stop(): Promise<void>;
 }
 
@@ -48,8 +56,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw new StartError(`another hookd serve is already using the database ${config.storage.path}`);
   }
   let storage: ReturnType<typeof openSqliteStorage>;
+  // Late-bound: storage is opened before the scheduler exists, and wakes it once it does.
+  let wakeScheduler = () => {};
   try {
-    storage = openSqliteStorage(config.storage.path, clock);
+    storage = openSqliteStorage(config.storage.path, clock, { onEnqueued: () => wakeScheduler() });
   } catch (error) {
     lock.release();
     throw new StartError(`cannot open the database ${config.storage.path}: ${(error as Error).message}`);
@@ -69,6 +79,24 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     maxBody: config.server.max_body,
     version: VERSION,
   });
+  const sender = createSender({
+    resolver: options.resolver ?? systemResolver,
+    policy: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
+    proxy: config.delivery.proxy,
+  });
+  const scheduler = new DeliveryScheduler({
+    storage,
+    send: (request) => sender.send(request),
+    clock,
+    log,
+    concurrency: config.delivery.concurrency,
+    perEndpointConcurrency: config.delivery.per_endpoint_concurrency,
+    timeoutMs: config.delivery.timeout,
+    retrySchedule: config.delivery.retry_schedule,
+    userAgent: config.delivery.user_agent,
+    disableAfterMs: config.delivery.disable_after,
+    random: options.random,
+  });
   const listen = options.listen ?? config.server.listen;
   const tls =
     config.server.tls_cert !== "" ? { cert: Bun.file(config.server.tls_cert), key: Bun.file(config.server.tls_key) } : undefined;
@@ -85,6 +113,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       error: (error) => errorResponse(toApiError(error), ""),
     });
   } catch (error) {
+    sender.close();
     storage.close();
     lock.release();
     throw new StartError(`cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
@@ -98,15 +127,21 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       "no API keys configured: the admin API (/v1) answers 401. Add one: printf %s 'a-long-random-key' | hookd hash-key, then put the hash in [api] keys",
     );
   }
+  wakeScheduler = () => scheduler.wake();
+  scheduler.start();
   let stopped = false;
   return {
     url,
     port: server.port ?? listen.port,
     storage,
+    scheduler,
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Stop accepting first, then let attempts in flight finish (they time out by `timeout`).
       await server.stop();
+      await scheduler.stop(config.delivery.timeout + 1000);
+      sender.close();
       storage.close();
       lock.release();
       log.info("hookd stopped");

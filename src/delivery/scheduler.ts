@@ -45,6 +45,11 @@ export class DeliveryScheduler {
     return this.inFlightIds.size;
   }
 
+  /** idle: nothing in flight and no claim round running or queued; only a timer (if any) is waiting. */
+  get idle(): boolean {
+    return this.inFlight === 0 && !this.claiming && !this.wakeQueued;
+  }
+
   /** start releases leases a previous process left (it died mid-attempt) and starts claiming. */
   start(): void {
     const released = this.o.storage.deliveries.releaseLeases(this.o.clock.now());

@@ -69,15 +69,14 @@ export function createSender(options: SenderOptions): Sender {
       ...fields,
       durationMs: Math.round(performance.now() - started),
     });
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch {
-      return finish({ error: "invalid URL" });
-    }
+    const url = URL.parse(req.url);
+    if (url === null) return finish({ error: "invalid URL" });
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       return finish({ error: `unsupported URL scheme ${url.protocol.replace(/:$/, "")}` });
     }
+    // Create-time rules reject credentials in URLs; should one slip through, it is not sent as Basic auth to the target.
+    url.username = "";
+    url.password = "";
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), req.timeoutMs);
     const timeoutError = `timeout after ${req.timeoutMs} ms`;
@@ -93,7 +92,7 @@ export function createSender(options: SenderOptions): Sender {
           method: "POST",
           headers: outgoingHeaders(req.headers, route.hostHeader),
           body: req.body,
-          redirect: "follow",
+          redirect: "manual",
           proxy,
           signal: controller.signal,
           tls: tlsOptions(url, route.serverName, options.ca),
@@ -106,6 +105,9 @@ export function createSender(options: SenderOptions): Sender {
         const error = controller.signal.aborted ? timeoutError : describeFailure(e, route, url);
         return finish({ statusCode, error, response: body.text(), retryAfter });
       }
+    } catch (e) {
+      // Only a misbehaving injected resolver gets here; the dispatcher relies on send never throwing.
+      return finish({ error: `send failed: ${errorText(e)}` });
     } finally {
       clearTimeout(timer);
     }
@@ -117,14 +119,9 @@ export function createSender(options: SenderOptions): Sender {
 /** parseProxy checks `[delivery] proxy` once at start, so a typo fails the boot rather than every attempt. */
 function parseProxy(text: string): URL | null {
   if (text === "") return null;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`delivery.proxy: ${JSON.stringify(text)} is not a URL (expected e.g. http://proxy.internal:3128)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`delivery.proxy: scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+  const url = URL.parse(text);
+  if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new Error(`delivery.proxy: ${JSON.stringify(text)} is not an http(s) URL (expected e.g. http://proxy.internal:3128)`);
   }
   return url;
 }
@@ -210,10 +207,11 @@ const FAILURE_WORDS: Record<string, string> = {
 function describeFailure(e: unknown, route: Route, url: URL): string {
   const code = errorCode(e);
   if (code !== null && FAILURE_WORDS[code] !== undefined) return `${FAILURE_WORDS[code]} (${route.peer})`;
-  if (code !== null && /CERT|TLS/.test(code)) return `tls certificate rejected for ${url.hostname}: ${code}`;
+  if (code !== null && code.includes("CERT")) return `tls certificate rejected for ${url.hostname}: ${code}`;
   return `request failed (${route.peer}): ${errorText(e)}`;
 }
 
+/** errorCode reads the `code` Bun and node:dns put on errors (ECONNREFUSED, ENOTFOUND, ERR_TLS_CERT_ALTNAME_INVALID). */
 function errorCode(e: unknown): string | null {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && code !== "" ? code : null;
@@ -224,6 +222,9 @@ function errorText(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   return text.replace(/\s*For more information, pass `verbose: true`.*$/s, "").slice(0, 200);
 }
+
+/** LENIENT_UTF8 never throws: a body cut mid-character (or not UTF-8 at all) still records, with U+FFFD. */
+const LENIENT_UTF8 = new TextDecoder("utf-8", { fatal: false });
 
 /** BodyPrefix reads at most RESPONSE_LIMIT bytes, then cancels the stream so a huge body is never downloaded; keeps what arrived if reading fails. */
 class BodyPrefix {
@@ -236,22 +237,14 @@ class BodyPrefix {
     while (this.size < RESPONSE_LIMIT) {
       const { value, done } = await reader.read();
       if (done) return;
-      this.chunks.push(value);
+      // Keep only what is recorded: a first read can hand over far more than 2 KiB at once.
+      this.chunks.push(value.slice(0, RESPONSE_LIMIT - this.size));
       this.size += value.byteLength;
     }
     reader.cancel().catch(() => {});
   }
 
   text(): string {
-    const bytes = new Uint8Array(Math.min(this.size, RESPONSE_LIMIT));
-    let at = 0;
-    for (const chunk of this.chunks) {
-      if (at >= bytes.length) break;
-      const part = chunk.subarray(0, bytes.length - at);
-      bytes.set(part, at);
-      at += part.byteLength;
-    }
-    // Non-fatal decoding: a body cut mid-character (or not UTF-8 at all) still records, with U+FFFD.
-    return new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+    return LENIENT_UTF8.decode(Buffer.concat(this.chunks));
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApp, type RunningApp } from "../../src/app";
 import type { Clock } from "../../src/clock";
+import type { Resolver } from "../../src/delivery/resolver";
 import { loadConfig } from "../../src/config/load";
 import { hashApiKey } from "../../src/security/api-keys";
 import { silentLogger } from "../../src/log";
@@ -29,7 +30,7 @@ export interface TestServer {
 /** startTestServer takes extra TOML per section, e.g. { delivery: "require_https = false" }. */
 export async function startTestServer(
   sections: Record<string, string> = {},
-  options: { keys?: boolean; clock?: Clock } = {},
+  options: { keys?: boolean; clock?: Clock; resolver?: Resolver; random?: () => number } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "hookd-test-"));
   const key = `test-key-${crypto.randomUUID()}`;
@@ -44,7 +45,14 @@ export async function startTestServer(
     .map(([section, lines]) => (section.startsWith("[[") ? `${section}\n${lines}` : `[${section}]\n${lines}`))
     .join("\n\n");
   const config = loadConfig(toml, {});
-  const app = await startApp({ config, log: silentLogger, clock: options.clock, listen: { host: "127.0.0.1", port: 0 } });
+  const app = await startApp({
+    config,
+    log: silentLogger,
+    clock: options.clock,
+    resolver: options.resolver,
+    random: options.random,
+    listen: { host: "127.0.0.1", port: 0 },
+  });
   return {
     url: app.url,
     key,
