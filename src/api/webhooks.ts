@@ -142,7 +142,7 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("webhook secret rotated", { webhook_id: params.id, previous_valid_until: isoTime(now + ROTATION_OVERLAP_MS) });
         return { data: { ...webhookJson(rotated), secret } };
       },
-      { params: ID_PARAMS, body: ROTATE_BODY, parse: "json", detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
+      { params: ID_PARAMS, body: ROTATE_BODY, detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
     )
     .post(
       "/v1/webhooks/:id/test",
