@@ -1,0 +1,55 @@
+import type { Subprocess } from "bun";
+import { join } from "node:path";
+import { hashApiKey } from "../../src/security/api-keys";
+import { CLI, freePort, tempConfig, waitFor } from "./process";
+
+/** HookdProcess is `hookd serve` as a real child process, for kill -9 and restart tests. */
+export interface HookdProcess {
+  readonly url: string;
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** HookdSite is one config and database that processes can be started on, killed, and restarted on. */
+export interface HookdSite {
+  readonly dir: string;
+  readonly key: string;
+  start(): Promise<HookdProcess>;
+}
+
+/** hookdSite writes a config (extra TOML per section) with a fresh port, database and API key. */
+export function hookdSite(sections: Record<string, string> = {}): HookdSite {
+  const key = `key-${crypto.randomUUID()}`;
+  const port = freePort();
+  const { dir, path } = tempConfig("");
+  const merged: Record<string, string> = {
+    server: `listen = "127.0.0.1:${port}"`,
+    storage: `path = ${JSON.stringify(join(dir, "hookd.db"))}`,
+    api: `keys = [{ name = "test", hash = "${hashApiKey(key)}" }]`,
+    log: 'level = "warn"',
+    ...sections,
+  };
+  Bun.write(path, Object.entries(merged).map(([s, body]) => `[${s}]\n${body}`).join("\n\n"));
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    dir,
+    key,
+    async start() {
+      const proc = Bun.spawn([...CLI, "serve", "--config", path], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000, "hookd ready");
+      return {
+        url,
+        proc,
+        async api(method, p, body) {
+          const response = await fetch(`${url}${p}`, {
+            method,
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const text = await response.text();
+          return { status: response.status, body: text ? JSON.parse(text) : null };
+        },
+      };
+    },
+  };
+}
