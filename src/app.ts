@@ -4,6 +4,7 @@ import type { Config } from "./config/types";
 import { EventCatalogue } from "./events/types";
 import { ApiKeyVerifier } from "./security/api-keys";
 import { errorResponse, toApiError } from "./http/errors";
+import { createInboundReceiver } from "./inbound/receiver";
 import { buildHttp } from "./http/server";
 import { createLogger, type Logger } from "./log";
 import { normalizeIp } from "./net/cidr";
@@ -25,6 +26,8 @@ export interface AppOptions {
   readonly resolver?: Resolver;
   /** random drives retry jitter; tests fix it. */
   readonly random?: () => number;
+  /** busyTimeoutMs: tests shorten how long a write waits on a lock held elsewhere. */
+  readonly busyTimeoutMs?: number;
 }
 
 /** RunningApp is a started hookd: its address, its storage and scheduler (for tests and jobs) and stop(). */
@@ -59,7 +62,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // Late-bound: storage is opened before the scheduler exists, and wakes it once it does.
   let wakeScheduler = () => {};
   try {
-    storage = openSqliteStorage(config.storage.path, clock, { onEnqueued: () => wakeScheduler() });
+    storage = openSqliteStorage(config.storage.path, clock, { onEnqueued: () => wakeScheduler(), busyTimeoutMs: options.busyTimeoutMs });
   } catch (error) {
     lock.release();
     throw new StartError(`cannot open the database ${config.storage.path}: ${(error as Error).message}`);
@@ -67,17 +70,27 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   if (storage.migrationsApplied.length > 0) {
     log.info("database migrated", { path: config.storage.path, versions: storage.migrationsApplied });
   }
+  const catalogue = new EventCatalogue(config.events.types);
   const http = buildHttp({
     storage,
     clock,
     log,
-    catalogue: new EventCatalogue(config.events.types),
+    catalogue,
     targets: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
     maxEndpoints: config.delivery.max_endpoints,
     apiKeys: new ApiKeyVerifier(config.api.keys),
     apiAllowIps: config.api.allow_ips,
+    trustedProxies: config.server.trusted_proxies,
     maxBody: config.server.max_body,
     version: VERSION,
+    inbound: createInboundReceiver({
+      sources: config.sources,
+      storage,
+      clock,
+      log,
+      catalogue,
+      maxBody: config.server.max_body,
+    }),
   });
   const sender = createSender({
     resolver: options.resolver ?? systemResolver,

@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import type { ApiDeps } from "../api/deps";
 import { deliveryRoutes } from "../api/deliveries";
 import { eventRoutes } from "../api/events";
+import { inboundLogRoutes } from "../api/inbound-log";
 import { healthRoutes } from "../api/health";
 import { resourceRoutes } from "../api/resources";
 import { webhookRoutes } from "../api/webhooks";
@@ -13,20 +14,27 @@ import { readBodyLimited } from "./body";
 import { attachContext } from "./context";
 import { ApiError, errorResponse, toApiError } from "./errors";
 import { withIdempotency } from "./idempotency";
+import type { Logger } from "../log";
+import { clientIp as resolveClientIp } from "../net/client-ip";
 import { requestIdFor } from "./request-id";
 import { elysiaValidationDetails } from "./validation";
+
+/** InboundHandler answers POST /in/:source; it reads the body itself, in the order SPEC §7 sets. */
+export type InboundHandler = (request: Request, sourceId: string, clientIp: string, log: Logger) => Promise<Response>;
 
 /** HttpDeps adds the front door's settings to what the routes need. */
 export interface HttpDeps extends ApiDeps {
   readonly apiKeys: ApiKeyVerifier;
   readonly apiAllowIps: IpSet;
+  readonly trustedProxies: IpSet;
   readonly maxBody: number;
   readonly version: string;
+  readonly inbound: InboundHandler;
 }
 
-/** HttpHandler answers one request; `clientIp` is the socket address (the caller resolves proxies). */
+/** HttpHandler answers one request; `socketIp` is the peer address (X-Forwarded-For is applied here, from trusted proxies only). */
 export interface HttpHandler {
-  handle(request: Request, clientIp: string): Promise<Response>;
+  handle(request: Request, socketIp: string): Promise<Response>;
 }
 
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -36,6 +44,13 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
   const app = buildApp(deps);
 
   const route = async (request: Request, url: URL, clientIp: string, requestId: string): Promise<Response> => {
+    // Inbound skips the router: it is the hot path, and it must read the raw body in its own order.
+    if (url.pathname.startsWith("/in/")) {
+      if (request.method !== "POST") {
+        throw new ApiError("method_not_allowed", "inbound sources accept POST only", [], { allow: "POST" });
+      }
+      return deps.inbound(request, safeDecode(url.pathname.slice(4)), clientIp, deps.log.child({ request_id: requestId }));
+    }
     const admin = isAdminPath(url.pathname);
     let apiKey: string | null = null;
     if (admin) {
@@ -78,8 +93,9 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
   };
 
   return {
-    async handle(request, clientIp) {
+    async handle(request, socketIp) {
       const started = performance.now();
+      const clientIp = resolveClientIp(socketIp, request.headers.get("x-forwarded-for"), deps.trustedProxies);
       const requestId = requestIdFor(request.headers.get("x-request-id"));
       let response: Response;
       let path = "";
@@ -116,15 +132,17 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 // Deeper documents are refused before parsing: validators recurse, and no admin payload needs more.
 const MAX_JSON_DEPTH = 128;
 
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** isAdminPath decides which requests need an API key; it errs towards yes for odd encodings. */
 function isAdminPath(pathname: string): boolean {
-  let decoded = pathname;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    // undecodable: judge the raw form
-  }
-  const p = decoded.toLowerCase().replace(/^\/+/, "/");
+  const p = safeDecode(pathname).toLowerCase().replace(/^\/+/, "/");
   return p === "/v1" || p.startsWith("/v1/");
 }
 
@@ -207,5 +225,6 @@ function buildApp(deps: HttpDeps) {
     .use(webhookRoutes(deps))
     .use(eventRoutes(deps))
     .use(resourceRoutes(deps))
-    .use(deliveryRoutes(deps));
+    .use(deliveryRoutes(deps))
+    .use(inboundLogRoutes(deps));
 }

@@ -3,11 +3,11 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** openDatabase opens (creating if needed) the SQLite file with hookd's pragmas, all set here and only here. */
-export function openDatabase(path: string): Database {
+export function openDatabase(path: string, busyTimeoutMs = 5000): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   // busy_timeout first: switching to WAL itself needs a lock another process may briefly hold.
-  db.run("PRAGMA busy_timeout = 5000");
+  db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   db.run("PRAGMA journal_mode = WAL");
   // FULL: an acknowledged event survives power loss, not only a process crash.
   db.run("PRAGMA synchronous = FULL");

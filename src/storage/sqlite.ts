@@ -3,6 +3,7 @@ import { sqliteDeliveryStore } from "./delivery-store";
 import { sqliteEventStore } from "./event-store";
 import { GroupCommit } from "./group-commit";
 import { sqliteIdempotencyStore } from "./idempotency-store";
+import { sqliteInboundStore } from "./inbound-store";
 import { migrate } from "./migrate";
 import { openDatabase } from "./open";
 import { sqliteResourceStore } from "./resource-store";
@@ -13,11 +14,13 @@ import { sqliteWebhookStore } from "./webhook-store";
 export interface StorageOptions {
   onBatch?: (size: number) => void;
   onEnqueued?: () => void;
+  /** busyTimeoutMs: how long a write waits for another process's lock before it is an outage (503). */
+  busyTimeoutMs?: number;
 }
 
 /** openSqliteStorage opens the database, applies migrations and wires the stores over one connection. */
 export function openSqliteStorage(path: string, clock: Clock, options: StorageOptions = {}): Storage & { migrationsApplied: number[] } {
-  const db = openDatabase(path);
+  const db = openDatabase(path, options.busyTimeoutMs);
   const migrationsApplied = migrate(db, clock.now());
   const commits = new GroupCommit(db, 512, options.onBatch);
   const webhooks = sqliteWebhookStore(db);
@@ -30,6 +33,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
     events,
     resources: sqliteResourceStore(db, commits, events.fanOut, onEnqueued),
     deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued),
+    inbound: sqliteInboundStore(db, commits, events.fanOut, onEnqueued),
     idempotency: sqliteIdempotencyStore(db),
     checkWritable: () => {
       try {

@@ -8,9 +8,9 @@ export interface RawAnswer {
 }
 
 /** rawRequest writes the request bytes exactly as given (odd Host headers, unnormalised paths) and reads one response. */
-export function rawRequest(port: number, head: string, body = ""): Promise<RawAnswer> {
+export function rawRequest(port: number, head: string, body = "", localAddress?: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect({ port, host: "127.0.0.1", localAddress });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();

@@ -30,7 +30,14 @@ export interface TestServer {
 /** startTestServer takes extra TOML per section, e.g. { delivery: "require_https = false" }. */
 export async function startTestServer(
   sections: Record<string, string> = {},
-  options: { keys?: boolean; clock?: Clock; resolver?: Resolver; random?: () => number } = {},
+  options: {
+    keys?: boolean;
+    clock?: Clock;
+    resolver?: Resolver;
+    random?: () => number;
+    busyTimeoutMs?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "hookd-test-"));
   const key = `test-key-${crypto.randomUUID()}`;
@@ -44,13 +51,14 @@ export async function startTestServer(
   const toml = Object.entries(merged)
     .map(([section, lines]) => (section.startsWith("[[") ? `${section}\n${lines}` : `[${section}]\n${lines}`))
     .join("\n\n");
-  const config = loadConfig(toml, {});
+  const config = loadConfig(toml, options.env ?? {});
   const app = await startApp({
     config,
     log: silentLogger,
     clock: options.clock,
     resolver: options.resolver,
     random: options.random,
+    busyTimeoutMs: options.busyTimeoutMs,
     listen: { host: "127.0.0.1", port: 0 },
   });
   return {

@@ -1,5 +1,6 @@
 import { initial } from "./001-initial";
 import { deliveries } from "./002-deliveries";
+import { inbound } from "./003-inbound";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -9,4 +10,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial, deliveries];
+export const MIGRATIONS: readonly Migration[] = [initial, deliveries, inbound];

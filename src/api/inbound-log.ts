@@ -1,0 +1,61 @@
+import * as v from "valibot";
+import { isoTime } from "../clock";
+import { ApiError } from "../http/errors";
+import { isId } from "../ids";
+import type { InboundRecord, InboundStatus } from "../storage/types";
+import { adminPlugin } from "./admin-plugin";
+import type { ApiDeps } from "./deps";
+import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
+import { ID_PARAMS, queryParam } from "./schemas";
+
+const STATUSES: readonly InboundStatus[] = ["accepted", "duplicate", "rejected"];
+
+/** inboundJson is the public view of one received request; the body only when asked for one. */
+export function inboundJson(r: InboundRecord, withBody: boolean) {
+  return {
+    id: r.id,
+    source: r.source,
+    status: r.status,
+    reason: r.reason,
+    event_id: r.event_id,
+    client_ip: r.client_ip,
+    size: r.size,
+    headers: r.headers,
+    received_at: isoTime(r.received_at),
+    ...(withBody ? { body: r.body } : {}),
+  };
+}
+
+/** inboundLogRoutes list what senders sent: accepted, duplicate and rejected requests (SPEC §7). */
+export function inboundLogRoutes(deps: ApiDeps) {
+  return adminPlugin("inbound-log")
+    .get(
+      "/v1/inbound",
+      ({ query }) => {
+        let status: InboundStatus | undefined;
+        if (query.status !== undefined && query.status !== "") {
+          if (!STATUSES.includes(query.status as InboundStatus)) {
+            throw new ApiError("invalid_query", "status is not an inbound status", [
+              { field: "query.status", code: "invalid", message: `must be one of ${STATUSES.join(", ")}` },
+            ]);
+          }
+          status = query.status as InboundStatus;
+        }
+        const source = query.source === undefined || query.source === "" ? undefined : query.source;
+        return pageOf(parsePage(query, "in"), (p) => deps.storage.inbound.list({ ...p, source, status }), (r) => inboundJson(r, false));
+      },
+      {
+        query: v.object({ ...PAGE_QUERY, source: queryParam("a [[sources]] id"), status: queryParam("accepted, duplicate or rejected") }),
+        detail: { summary: "Received inbound requests, newest first", tags: ["inbound"] },
+      },
+    )
+    .get(
+      "/v1/inbound/:id",
+      ({ params }) => {
+        const found = isId(params.id, "in") ? deps.storage.inbound.get(params.id) : null;
+        if (!found) throw new ApiError("not_found", `inbound request ${params.id} not found`);
+        return { data: inboundJson(found, true) };
+      },
+      { params: ID_PARAMS, detail: { summary: "One received request, with its body as received", tags: ["inbound"] } },
+    );
+}

@@ -1,0 +1,161 @@
+import { createHash } from "node:crypto";
+import type { Clock } from "../clock";
+import type { Source } from "../config/types";
+import { buildEvent } from "../events/envelope";
+import type { EventCatalogue } from "../events/types";
+import { ApiError, type ErrorDetail } from "../http/errors";
+import { newId } from "../ids";
+import type { Logger } from "../log";
+import type { InboundRecord, Storage } from "../storage/types";
+import { RejectionBudget } from "./rejection-log";
+import { checkErpEvent, checkJsonBody } from "./schemas";
+import { type AuthResult, verifyHmac, verifyStandardWebhooks, verifyToken } from "./verify";
+import { readBodyLimited } from "../http/body";
+
+/** InboundDeps is what the receiver needs: the configured sources and the durable accept path. */
+export interface InboundDeps {
+  readonly sources: readonly Source[];
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly catalogue: EventCatalogue;
+  readonly maxBody: number;
+  /** onOutcome observes every answer (metrics): the source id ("_unknown" for none) and the outcome. */
+  readonly onOutcome?: (source: string, outcome: string) => void;
+}
+
+const DEDUPE_WINDOW_MS = 24 * 60 * 60 * 1000;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const invalidBody = (message: string, details: ErrorDetail[]) => new ApiError("invalid_body", message, details);
+
+/** createInboundReceiver answers POST /in/:source with the checks of SPEC §7, in its order. */
+export function createInboundReceiver(deps: InboundDeps) {
+  const sources = new Map(deps.sources.map((s) => [s.id, s]));
+  const budget = new RejectionBudget();
+
+  const authenticate = (source: Source, body: Uint8Array, headers: Headers): AuthResult => {
+    switch (source.auth) {
+      case "hmac":
+        return verifyHmac(source.secret, body, headers.get(source.header), source.header);
+      case "token":
+        return verifyToken(source.secret, headers.get(source.header), source.header);
+      case "standard-webhooks":
+        return verifyStandardWebhooks(
+          source.secret,
+          body,
+          { id: headers.get("webhook-id"), timestamp: headers.get("webhook-timestamp"), signature: headers.get("webhook-signature") },
+          Math.floor(deps.clock.now() / 1000),
+        );
+      case "none":
+        return { ok: true };
+    }
+  };
+
+  const storedHeaders = (source: Source, headers: Headers): Record<string, string> => {
+    const keep = ["content-type", "user-agent", source.connector_header.toLowerCase(), "idempotency-key", "webhook-id", "webhook-timestamp"];
+    // Never the secret-bearing header, a signature, or Authorization, whatever the config names.
+    const never = new Set([source.header.toLowerCase(), "authorization", "webhook-signature", "x-hookd-signature"]);
+    const out: Record<string, string> = {};
+    for (const name of keep) {
+      const value = headers.get(name);
+      if (value !== null && !never.has(name)) out[name] = value.slice(0, 512);
+    }
+    return out;
+  };
+
+  const check = async (source: Source, request: Request, clientIp: string, now: number) => {
+    if (source.allow_ips.size > 0 && !source.allow_ips.has(clientIp)) {
+      throw new ApiError("ip_not_allowed", `client address ${clientIp} is not in this source's allow_ips`);
+    }
+    const body = await readBodyLimited(request, deps.maxBody);
+    const auth = authenticate(source, body, request.headers);
+    if (!auth.ok) throw new ApiError(auth.code, auth.message);
+    const connectorHeader = request.headers.get(source.connector_header);
+    if (connectorHeader !== null && connectorHeader !== source.connector_id) {
+      throw new ApiError("connector_mismatch", `${source.connector_header} does not match this source's connector id`);
+    }
+    let text: string;
+    let parsed: unknown;
+    try {
+      text = utf8.decode(body);
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw invalidBody("the body is not valid JSON", [{ field: "body", code: "invalid_json", message: (error as Error).message }]);
+    }
+    const connectorId = (parsed as { connector_id?: unknown } | null)?.connector_id;
+    if (typeof parsed === "object" && parsed !== null && connectorId !== undefined && connectorId !== source.connector_id) {
+      throw new ApiError("connector_mismatch", "the body's connector_id does not match this source's connector id", [
+        { field: "connector_id", code: "mismatch", message: "must equal the connector id configured for this source" },
+      ]);
+    }
+    const checked = source.schema === "erp-event" ? checkErpEvent(parsed) : checkJsonBody(parsed, source.event_type, source.event_type_field);
+    if (!checked.ok) throw invalidBody("the body does not match the source's schema", checked.details);
+    if (!deps.catalogue.allowsType(checked.eventType)) {
+      const field = source.schema === "erp-event" ? "event_type" : source.event_type_field || "event_type";
+      throw invalidBody("the event type is not in the catalogue", [
+        { field, code: "unknown_event_type", message: `${JSON.stringify(checked.eventType)} is not in the [events] types catalogue` },
+      ]);
+    }
+    return { body, text, eventType: checked.eventType };
+  };
+
+  return async (request: Request, sourceId: string, clientIp: string, log: Logger): Promise<Response> => {
+    const source = sources.get(sourceId);
+    if (!source) {
+      deps.onOutcome?.("_unknown", "unknown_source");
+      throw new ApiError("unknown_source", `no inbound source ${JSON.stringify(sourceId.slice(0, 64))} is configured`);
+    }
+    const now = deps.clock.now();
+    const base: InboundRecord = {
+      id: newId("in"), source: source.id, status: "accepted", reason: null, event_id: null, client_ip: clientIp,
+      headers: storedHeaders(source, request.headers), body: null, size: 0, received_at: now,
+    };
+    const reject = (error: ApiError, size: number): never => {
+      deps.onOutcome?.(source.id, error.code);
+      log.warn("inbound request rejected", { source: source.id, reason: error.code, size, client_ip: clientIp, inbound_id: base.id });
+      if (error.status < 500 && budget.take(source.id, now)) {
+        try {
+          deps.storage.inbound.logRejected({ ...base, status: "rejected", reason: error.code, size });
+        } catch {
+          // best effort: the log line above already says what happened
+        }
+      }
+      throw error;
+    };
+    let accepted: Awaited<ReturnType<typeof check>>;
+    try {
+      accepted = await check(source, request, clientIp, now);
+    } catch (error) {
+      if (error instanceof ApiError) reject(error, Number(request.headers.get("content-length") ?? 0));
+      throw error;
+    }
+    const event = buildEvent(accepted.eventType, accepted.text, "inbound", now);
+    const dedupeKey = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key");
+    const outcome = await deps.storage.inbound.accept({
+      record: { ...base, event_id: event.id, body: accepted.text, size: accepted.body.byteLength },
+      event,
+      dedupeKey: dedupeKey === null ? null : dedupeKey.slice(0, 255),
+      bodyHash: createHash("sha256").update(accepted.body).digest("hex"),
+      dedupeWindowMs: DEDUPE_WINDOW_MS,
+      rateLimit: source.rate_limit,
+      now,
+    });
+    switch (outcome.kind) {
+      case "reused":
+        return reject(new ApiError("idempotency_key_reused", "this webhook-id / Idempotency-Key was used with a different body in the last 24 h"), accepted.body.byteLength);
+      case "rate_limited":
+        return reject(
+          new ApiError("rate_limited", `source ${source.id} is over its rate limit; retry in ${outcome.retryAfterSec} s`, [], { "retry-after": String(outcome.retryAfterSec) }),
+          accepted.body.byteLength,
+        );
+      case "duplicate":
+        deps.onOutcome?.(source.id, "duplicate");
+        log.info("inbound duplicate acknowledged", { source: source.id, event_id: outcome.eventId, inbound_id: base.id });
+        return Response.json({ received: true, id: outcome.eventId });
+      case "accepted":
+        deps.onOutcome?.(source.id, "accepted");
+        log.info("inbound event accepted", { source: source.id, event_id: outcome.eventId, event_type: event.type, deliveries: outcome.deliveries, inbound_id: base.id });
+        return Response.json({ received: true, id: outcome.eventId });
+    }
+  };
+}
