@@ -29,14 +29,22 @@ export function hookdSite(sections: Record<string, string> = {}): HookdSite {
     log: 'level = "warn"',
     ...sections,
   };
-  Bun.write(path, Object.entries(merged).map(([s, body]) => `[${s}]\n${body}`).join("\n\n"));
+  const toml = Object.entries(merged)
+    .map(([s, body]) => (s.startsWith("[[") ? `${s}\n${body}` : `[${s}]\n${body}`))
+    .join("\n\n");
+  Bun.write(path, toml);
   const url = `http://127.0.0.1:${port}`;
   return {
     dir,
     key,
     async start() {
       const proc = Bun.spawn([...CLI, "serve", "--config", path], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000, "hookd ready");
+      try {
+        await waitFor(async () => proc.exitCode === null && (await fetch(`${url}/readyz`)).status === 200, 10_000, "hookd ready");
+      } catch (error) {
+        proc.kill("SIGKILL");
+        throw new Error(`${(error as Error).message}; stderr: ${await new Response(proc.stderr).text()}`);
+      }
       return {
         url,
         proc,
