@@ -5,6 +5,7 @@ import { EventCatalogue } from "./events/types";
 import { ApiKeyVerifier } from "./security/api-keys";
 import { errorResponse, toApiError } from "./http/errors";
 import { createInboundReceiver } from "./inbound/receiver";
+import { scheduleRetention } from "./jobs/retention";
 import { buildHttp } from "./http/server";
 import { createLogger, type Logger } from "./log";
 import { normalizeIp } from "./net/cidr";
@@ -142,6 +143,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   wakeScheduler = () => scheduler.wake();
   scheduler.start();
+  const retention = scheduleRetention(storage, config, clock, log);
   let stopped = false;
   return {
     url,
@@ -153,6 +155,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       stopped = true;
       // Stop accepting first, then let attempts in flight finish (they time out by `timeout`).
       await server.stop();
+      retention.stop();
       await scheduler.stop(config.delivery.timeout + 1000);
       sender.close();
       storage.close();

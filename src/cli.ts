@@ -1,6 +1,7 @@
 import { parseArgs } from "./cli/args";
 import { hashKeyCommand } from "./cli/hash-key";
 import { USAGE } from "./cli/help";
+import { backupCommand, cleanupCommand } from "./cli/maintenance";
 import { serveCommand } from "./cli/serve";
 import { ConfigError } from "./config/error";
 import { readConfig } from "./config/load";
@@ -17,7 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const args = parseArgs(argv);
-  const takesPositional = args.command === "help";
+  const takesPositional = args.command === "help" || args.command === "backup";
   if (!takesPositional && args.positional.length > 0) args.unknown.push(`unexpected argument ${JSON.stringify(args.positional[0])}${args.positional[0]?.endsWith(".toml") ? " (did you mean --config " + args.positional[0] + "?)" : ""}`);
   if (args.unknown.length > 0) {
     err(`hookd: ${args.unknown.join("; ")}\n\n${USAGE}`);
@@ -36,8 +37,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case "hash-key":
       return hashKeyCommand(() => Bun.stdin.text(), out, err);
+    case "backup":
+    case "cleanup":
     case "check-config":
     case "serve": {
+      if (args.command === "backup" && args.positional.length !== 1) {
+        err(`hookd backup: give exactly one destination file\n\n${USAGE}`);
+        return 2;
+      }
       let loaded: ReturnType<typeof readConfig>;
       try {
         loaded = readConfig(args.config, process.env);
@@ -47,6 +54,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
       }
       if (args.command === "serve") return serveCommand(loaded.config, loaded.path);
+      if (args.command === "cleanup") return cleanupCommand(loaded.config, out);
+      if (args.command === "backup") return backupCommand(loaded.config, args.positional[0]!, args.force, out, err);
       out(`# ${loaded.path}: valid\n${renderEffectiveConfig(loaded.config)}`);
       return 0;
     }

@@ -8,6 +8,10 @@ Usage:
   hookd serve [--config PATH]         run the server (-c PATH works too)
   hookd check-config [--config PATH]  validate the config and print it with defaults filled in (secrets masked)
   hookd hash-key                      read an API key on stdin, print the hash for [api] keys
+  hookd backup [--config PATH] [--force] DEST
+                                      consistent copy of the database, safe while serve runs
+                                      (refuses an existing DEST unless --force)
+  hookd cleanup [--config PATH]       run the retention job once and print what it removed
   hookd version                       print the version
   hookd help                          this text
 

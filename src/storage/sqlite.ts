@@ -4,6 +4,7 @@ import { sqliteEventStore } from "./event-store";
 import { GroupCommit } from "./group-commit";
 import { sqliteIdempotencyStore } from "./idempotency-store";
 import { sqliteInboundStore } from "./inbound-store";
+import { sqliteMaintenanceStore } from "./maintenance-store";
 import { migrate } from "./migrate";
 import { openDatabase } from "./open";
 import { sqliteResourceStore } from "./resource-store";
@@ -35,6 +36,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
     deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued),
     inbound: sqliteInboundStore(db, commits, events.fanOut, onEnqueued),
     idempotency: sqliteIdempotencyStore(db),
+    maintenance: sqliteMaintenanceStore(db),
     checkWritable: () => {
       try {
         // BEGIN IMMEDIATE takes the write lock; a read-only, full or locked database fails here.

@@ -278,6 +278,32 @@ export interface InboundStore {
   list(query: InboundQuery): InboundRecord[];
 }
 
+/** PruneCutoffs: rows older than these times go (epoch ms). */
+export interface PruneCutoffs {
+  now: number;
+  deliveriesBefore: number;
+  eventsBefore: number;
+  inboundBefore: number;
+  rateWindowsBefore: number;
+}
+
+/** PruneCounts says how many rows of each kind retention removed. */
+export interface PruneCounts {
+  deliveries: number;
+  events: number;
+  inbound: number;
+  idempotencyKeys: number;
+  rateWindows: number;
+}
+
+/** MaintenanceStore is retention and backup. */
+export interface MaintenanceStore {
+  /** prune deletes finished deliveries (with attempts), events owed nothing, inbound records, expired keys and windows, in batches. */
+  prune(cutoffs: PruneCutoffs, batch?: number): Promise<PruneCounts>;
+  /** backupTo writes a consistent copy of the database to `dest` while others keep writing. */
+  backupTo(dest: string, overwrite: boolean): void;
+}
+
 /** Storage is the whole backend, opened once per process. */
 export interface Storage {
   readonly webhooks: WebhookStore;
@@ -286,6 +312,7 @@ export interface Storage {
   readonly deliveries: DeliveryStore;
   readonly inbound: InboundStore;
   readonly idempotency: IdempotencyStore;
+  readonly maintenance: MaintenanceStore;
   /** checkWritable is the readiness probe: true when a write transaction can commit. */
   checkWritable(): boolean;
   close(): void;

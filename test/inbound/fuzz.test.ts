@@ -64,7 +64,7 @@ function makeCase(random: () => number): Case {
   }
   if (kind < 0.35) {
     // wrong or missing credentials with a perfectly good body
-    const headers = pick([{}, { "x-auth-token": "erp-token-12" }, { "x-auth-token": "x".repeat(4000) }, { "x-auth-token": "" }]);
+    const headers = pick<Record<string, string>>([{}, { "x-auth-token": "erp-token-12" }, { "x-auth-token": "x".repeat(4000) }, { "x-auth-token": "" }]);
     return { method: "POST", path: "/in/erp", headers, body: valid };
   }
   if (kind < 0.45) {

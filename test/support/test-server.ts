@@ -5,6 +5,7 @@ import { startApp, type RunningApp } from "../../src/app";
 import type { Clock } from "../../src/clock";
 import type { Resolver } from "../../src/delivery/resolver";
 import { loadConfig } from "../../src/config/load";
+import type { Config } from "../../src/config/types";
 import { hashApiKey } from "../../src/security/api-keys";
 import { silentLogger } from "../../src/log";
 
@@ -22,6 +23,7 @@ export interface TestServer {
   readonly key: string;
   readonly dir: string;
   readonly app: RunningApp;
+  readonly config: Config;
   /** api calls the admin API with the test key unless headers override Authorization. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
   stop(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startTestServer(
     key,
     dir,
     app,
+    config,
     api: (method, path, body, headers = {}) =>
       call(`${app.url}${path}`, method, body, { authorization: `Bearer ${key}`, ...headers }),
     async stop() {

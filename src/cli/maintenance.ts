@@ -1,0 +1,36 @@
+import { systemClock } from "../clock";
+import type { Config } from "../config/types";
+import { runRetention } from "../jobs/retention";
+import { createLogger } from "../log";
+import { openSqliteStorage } from "../storage/sqlite";
+
+// Both commands open the database beside a running `serve` (no serve lock): SQLite's own locking
+// and the busy timeout keep them consistent, and each write transaction is short.
+
+/** cleanupCommand runs retention once and prints what it removed. */
+export async function cleanupCommand(config: Config, out: (s: string) => void): Promise<number> {
+  const storage = openSqliteStorage(config.storage.path, systemClock);
+  try {
+    const counts = await runRetention(storage, config, systemClock, createLogger("warn"));
+    out(`removed: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")}\n`);
+    return 0;
+  } finally {
+    storage.close();
+  }
+}
+
+/** backupCommand writes a consistent copy of the database to `dest`. */
+export function backupCommand(config: Config, dest: string, force: boolean, out: (s: string) => void, err: (s: string) => void): number {
+  const storage = openSqliteStorage(config.storage.path, systemClock);
+  try {
+    const started = performance.now();
+    storage.maintenance.backupTo(dest, force);
+    out(`backup of ${config.storage.path} written to ${dest} in ${Math.round(performance.now() - started)} ms\n`);
+    return 0;
+  } catch (error) {
+    err(`hookd backup: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    storage.close();
+  }
+}
