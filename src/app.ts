@@ -6,6 +6,7 @@ import { ApiKeyVerifier } from "./security/api-keys";
 import { errorResponse, toApiError } from "./http/errors";
 import { createInboundReceiver } from "./inbound/receiver";
 import { scheduleRetention } from "./jobs/retention";
+import { createMetrics } from "./metrics/metrics";
 import { buildHttp } from "./http/server";
 import { createLogger, type Logger } from "./log";
 import { normalizeIp } from "./net/cidr";
@@ -60,10 +61,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw new StartError(`another hookd serve is already using the database ${config.storage.path}`);
   }
   let storage: ReturnType<typeof openSqliteStorage>;
+  const metrics = createMetrics(() => storage, clock);
   // Late-bound: storage is opened before the scheduler exists, and wakes it once it does.
   let wakeScheduler = () => {};
   try {
-    storage = openSqliteStorage(config.storage.path, clock, { onEnqueued: () => wakeScheduler(), busyTimeoutMs: options.busyTimeoutMs });
+    storage = openSqliteStorage(config.storage.path, clock, {
+      onEnqueued: () => wakeScheduler(),
+      onBatch: metrics.groupCommitted,
+      onEventStored: metrics.eventStored,
+      busyTimeoutMs: options.busyTimeoutMs,
+    });
   } catch (error) {
     lock.release();
     throw new StartError(`cannot open the database ${config.storage.path}: ${(error as Error).message}`);
@@ -91,7 +98,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       log,
       catalogue,
       maxBody: config.server.max_body,
+      onOutcome: metrics.inboundRequest,
     }),
+    metrics,
   });
   const sender = createSender({
     resolver: options.resolver ?? systemResolver,
@@ -110,6 +119,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     userAgent: config.delivery.user_agent,
     disableAfterMs: config.delivery.disable_after,
     random: options.random,
+    onAttempt: metrics.attemptMade,
   });
   const listen = options.listen ?? config.server.listen;
   const tls =

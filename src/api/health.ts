@@ -1,9 +1,10 @@
 import { Elysia } from "elysia";
+import type { Metrics } from "../metrics/metrics";
 import type { Storage } from "../storage/types";
 import { ApiError, RETRY_AFTER_STORAGE_SECONDS } from "../http/errors";
 
 /** healthRoutes: /healthz says the process answers; /readyz that the database takes writes. */
-export function healthRoutes(storage: Storage) {
+export function healthRoutes(storage: Storage, metrics: Metrics) {
   return new Elysia({ name: "health" })
     .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "The process is up", tags: ["health"], security: [] } })
     .get(
@@ -17,5 +18,10 @@ export function healthRoutes(storage: Storage) {
         return { status: "ready" };
       },
       { detail: { summary: "The database accepts writes", tags: ["health"], security: [] } },
+    )
+    .get(
+      "/metrics",
+      async () => new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } }),
+      { detail: { summary: "Prometheus metrics (text exposition format)", tags: ["health"], security: [] } },
     );
 }

@@ -15,6 +15,7 @@ import { attachContext } from "./context";
 import { ApiError, errorResponse, toApiError } from "./errors";
 import { withIdempotency } from "./idempotency";
 import type { Logger } from "../log";
+import type { Metrics } from "../metrics/metrics";
 import { clientIp as resolveClientIp } from "../net/client-ip";
 import { requestIdFor } from "./request-id";
 import { elysiaValidationDetails } from "./validation";
@@ -30,6 +31,7 @@ export interface HttpDeps extends ApiDeps {
   readonly maxBody: number;
   readonly version: string;
   readonly inbound: InboundHandler;
+  readonly metrics: Metrics;
 }
 
 /** HttpHandler answers one request; `socketIp` is the peer address (X-Forwarded-For is applied here, from trusted proxies only). */
@@ -221,7 +223,7 @@ function buildApp(deps: HttpDeps) {
       if (apiError.status >= 500) deps.log.error("request failed", { request_id: requestId, error });
       return errorResponse(apiError, requestId);
     })
-    .use(healthRoutes(deps.storage))
+    .use(healthRoutes(deps.storage, deps.metrics))
     .use(webhookRoutes(deps))
     .use(eventRoutes(deps))
     .use(resourceRoutes(deps))

@@ -139,6 +139,10 @@ export function createInboundReceiver(deps: InboundDeps) {
       dedupeWindowMs: DEDUPE_WINDOW_MS,
       rateLimit: source.rate_limit,
       now,
+    }).catch((error: unknown) => {
+      deps.onOutcome?.(source.id, "storage_unavailable");
+      log.error("inbound request could not be stored", { source: source.id, inbound_id: base.id, error });
+      throw error;
     });
     switch (outcome.kind) {
       case "reused":

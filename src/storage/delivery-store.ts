@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { GroupCommit } from "./group-commit";
 import type {
-  AttemptResult, AttemptRow, ClaimedDelivery, CompleteOutcome, DeliveryQuery, DeliveryRecord, DeliveryStore,
+  AttemptResult, AttemptRow, ClaimedDelivery, CompleteOutcome, DeliveryQuery, DeliveryRecord, DeliveryStatus, DeliveryStore,
 } from "./types";
 
 interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
@@ -75,6 +75,10 @@ export function sqliteDeliveryStore(
   const byEvent = db.query<DeliveryRow, [string]>(`SELECT ${COLUMNS} FROM deliveries WHERE event_id = ? ORDER BY id`);
   const restart = db.query(
     "UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+  );
+  const byStatus = db.query<{ status: DeliveryStatus; n: number }, []>("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status");
+  const oldest = db.query<{ t: number | null }, []>(
+    "SELECT MIN(t) AS t FROM (SELECT MIN(created_at) AS t FROM deliveries WHERE status = 'pending' UNION ALL SELECT MIN(created_at) FROM deliveries WHERE status = 'failed')",
   );
   const recover = db.query(
     `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ?
@@ -176,6 +180,12 @@ export function sqliteDeliveryStore(
       onEnqueued();
       return "ok";
     },
+    countByStatus: () => {
+      const counts: Record<DeliveryStatus, number> = { pending: 0, failed: 0, delivered: 0, expired: 0 };
+      for (const row of byStatus.all()) counts[row.status] = row.n;
+      return counts;
+    },
+    oldestUnfinishedAt: () => oldest.get()?.t ?? null,
     recover: (webhookId, since, now) => {
       const n = recover.run(now, now, webhookId, since).changes;
       if (n > 0) onEnqueued();

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { matchesAny } from "../events/types";
 import { newId } from "../ids";
 import type { GroupCommit } from "./group-commit";
-import type { EventQuery, EventRecord, EventStore, InsertOptions } from "./types";
+import type { EventOrigin, EventQuery, EventRecord, EventStore, InsertOptions } from "./types";
 import type { ActiveEndpoint } from "./webhook-store";
 
 const COLUMNS = "id, type, origin, body, created_at";
@@ -20,6 +20,7 @@ export function sqliteEventStore(
   commits: GroupCommit,
   activeEndpoints: () => ActiveEndpoint[],
   onEnqueued: () => void,
+  onEventStored: (origin: EventOrigin) => void,
 ): EventStore & { fanOut: FanOut } {
   const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
   const insertDelivery = db.query(
@@ -46,6 +47,7 @@ export function sqliteEventStore(
     fanOut,
     insert: async (event, options) => {
       const result = await commits.run(() => fanOut(event, options));
+      onEventStored(event.origin);
       if (result.deliveries > 0) onEnqueued();
       return result;
     },

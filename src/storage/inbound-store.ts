@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { FanOut } from "./event-store";
 import type { GroupCommit } from "./group-commit";
-import type { AcceptOutcome, AcceptRequest, InboundQuery, InboundRecord, InboundStore } from "./types";
+import type { AcceptOutcome, AcceptRequest, EventOrigin, InboundQuery, InboundRecord, InboundStore } from "./types";
 
 interface InboundRow extends Omit<InboundRecord, "headers"> {
   headers: string;
@@ -18,7 +18,13 @@ function fromRow(row: InboundRow): InboundRecord {
  * and the deliveries in one group-commit operation, so concurrent repeats and a limit's last slot
  * are decided in one place and the answer is sent only once all of it is durable.
  */
-export function sqliteInboundStore(db: Database, commits: GroupCommit, fanOut: FanOut, onEnqueued: () => void): InboundStore {
+export function sqliteInboundStore(
+  db: Database,
+  commits: GroupCommit,
+  fanOut: FanOut,
+  onEnqueued: () => void,
+  onEventStored: (origin: EventOrigin) => void,
+): InboundStore {
   const insert = db.query(
     `INSERT INTO inbound (id, source, status, reason, event_id, client_ip, headers, body, size, dedupe_key, body_hash, received_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -65,6 +71,7 @@ export function sqliteInboundStore(db: Database, commits: GroupCommit, fanOut: F
   return {
     accept: async (request) => {
       const outcome = await commits.run(() => acceptNow(request));
+      if (outcome.kind === "accepted") onEventStored("inbound");
       if (outcome.kind === "accepted" && outcome.deliveries > 0) onEnqueued();
       return outcome;
     },

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { FanOut } from "./event-store";
 import type { GroupCommit } from "./group-commit";
-import type { PageQuery, ResourceRecord, ResourceStore } from "./types";
+import type { EventOrigin, EventRecord, PageQuery, ResourceRecord, ResourceStore } from "./types";
 
 interface ResourceRow extends Omit<ResourceRecord, "metadata"> {
   metadata: string;
@@ -14,10 +14,25 @@ function fromRow(row: ResourceRow): ResourceRecord {
 }
 
 /** sqliteResourceStore keeps the registry; each change commits together with the events it emits (and their deliveries). */
-export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: FanOut, onEnqueued: () => void): ResourceStore {
-  // Resource changes are rare; waking the queue after each is cheaper than counting deliveries.
-  const commitAndWake = async <T>(op: () => T): Promise<T> => {
-    const result = await commits.run(op);
+export function sqliteResourceStore(
+  db: Database,
+  commits: GroupCommit,
+  fanOut: FanOut,
+  onEnqueued: () => void,
+  onEventStored: (origin: EventOrigin) => void,
+): ResourceStore {
+  // Each change counts its own events (several may share one batch); waking the queue after every
+  // change is cheaper than counting deliveries, resource changes being rare.
+  const commitAndWake = async <T>(op: (emit: (e: EventRecord) => void) => T): Promise<T> => {
+    let stored = 0;
+    const result = await commits.run(() => {
+      stored = 0; // a retried op must not count twice
+      return op((e) => {
+        fanOut(e);
+        stored++;
+      });
+    });
+    for (let i = 0; i < stored; i++) onEventStored("resource");
     onEnqueued();
     return result;
   };
@@ -32,9 +47,9 @@ export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: 
 
   return {
     create: (r, events) =>
-      commitAndWake(() => {
+      commitAndWake((emit) => {
         insert.run(r.id, r.type, r.name, r.status, JSON.stringify(r.metadata), r.created_at, r.updated_at);
-        for (const e of events) fanOut(e);
+        for (const e of events) emit(e);
       }),
     get: (id) => {
       const row = getOne.get(id);
@@ -42,7 +57,7 @@ export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: 
     },
     list: ({ limit, before }: PageQuery) => (before ? nextPage.all(before, limit) : firstPage.all(limit)).map(fromRow),
     update: (id, change) =>
-      commitAndWake(() => {
+      commitAndWake((emit) => {
         const row = getOne.get(id);
         if (!row) return null;
         const before = fromRow(row);
@@ -50,16 +65,16 @@ export function sqliteResourceStore(db: Database, commits: GroupCommit, fanOut: 
         if (!next) return before;
         const r = next.after;
         updateRow.run(r.type, r.name, r.status, JSON.stringify(r.metadata), r.updated_at, r.id);
-        for (const e of next.events) fanOut(e);
+        for (const e of next.events) emit(e);
         return r;
       }),
     remove: (id, describe) =>
-      commitAndWake(() => {
+      commitAndWake((emit) => {
         const row = getOne.get(id);
         if (!row) return null;
         const before = fromRow(row);
         deleteRow.run(id);
-        for (const e of describe(before)) fanOut(e);
+        for (const e of describe(before)) emit(e);
         return before;
       }),
   };

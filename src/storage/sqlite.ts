@@ -8,7 +8,7 @@ import { sqliteMaintenanceStore } from "./maintenance-store";
 import { migrate } from "./migrate";
 import { openDatabase } from "./open";
 import { sqliteResourceStore } from "./resource-store";
-import type { Storage } from "./types";
+import type { EventOrigin, Storage } from "./types";
 import { sqliteWebhookStore } from "./webhook-store";
 
 /** StorageOptions: `onBatch` observes group-commit batch sizes (metrics); `onEnqueued` hears of newly due deliveries. */
@@ -17,6 +17,8 @@ export interface StorageOptions {
   onEnqueued?: () => void;
   /** busyTimeoutMs: how long a write waits for another process's lock before it is an outage (503). */
   busyTimeoutMs?: number;
+  /** onEventStored hears of each event once it is durable (metrics). */
+  onEventStored?: (origin: EventOrigin) => void;
 }
 
 /** openSqliteStorage opens the database, applies migrations and wires the stores over one connection. */
@@ -26,15 +28,16 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
   const commits = new GroupCommit(db, 512, options.onBatch);
   const webhooks = sqliteWebhookStore(db);
   const onEnqueued = () => options.onEnqueued?.();
-  const events = sqliteEventStore(db, commits, webhooks.active, onEnqueued);
+  const onEventStored = (origin: EventOrigin) => options.onEventStored?.(origin);
+  const events = sqliteEventStore(db, commits, webhooks.active, onEnqueued, onEventStored);
   const probe = db.query("DELETE FROM schema_migrations WHERE 0");
   return {
     migrationsApplied,
     webhooks,
     events,
-    resources: sqliteResourceStore(db, commits, events.fanOut, onEnqueued),
+    resources: sqliteResourceStore(db, commits, events.fanOut, onEnqueued, onEventStored),
     deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued),
-    inbound: sqliteInboundStore(db, commits, events.fanOut, onEnqueued),
+    inbound: sqliteInboundStore(db, commits, events.fanOut, onEnqueued, onEventStored),
     idempotency: sqliteIdempotencyStore(db),
     maintenance: sqliteMaintenanceStore(db),
     checkWritable: () => {

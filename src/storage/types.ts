@@ -225,6 +225,10 @@ export interface DeliveryStore {
   retry(id: string, now: number): "ok" | "not_found" | "leased" | "already_pending";
   /** recover re-enqueues an endpoint's failed/expired deliveries created since `since`. */
   recover(webhookId: string, since: number, now: number): number;
+  /** countByStatus is the queue depth per status (read when /metrics is scraped). */
+  countByStatus(): Record<DeliveryStatus, number>;
+  /** oldestUnfinishedAt is the created_at of the oldest pending or failed delivery, or null. */
+  oldestUnfinishedAt(): number | null;
 }
 
 /** InboundStatus: accepted (stored with its event), duplicate (a repeat, answered with the original), rejected. */
