@@ -9,7 +9,7 @@ import { openSqliteStorage } from "../storage/sqlite";
 
 /** cleanupCommand runs retention once and prints what it removed. */
 export async function cleanupCommand(config: Config, out: (s: string) => void): Promise<number> {
-  const storage = openSqliteStorage(config.storage.path, systemClock);
+  const storage = openSqliteStorage(config.storage.path, systemClock, { blockingBusyMs: 5000 });
   try {
     const counts = await runRetention(storage, config, systemClock, createLogger("warn"));
     out(`removed: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")}\n`);
@@ -21,7 +21,7 @@ export async function cleanupCommand(config: Config, out: (s: string) => void): 
 
 /** backupCommand writes a consistent copy of the database to `dest`. */
 export function backupCommand(config: Config, dest: string, force: boolean, out: (s: string) => void, err: (s: string) => void): number {
-  const storage = openSqliteStorage(config.storage.path, systemClock);
+  const storage = openSqliteStorage(config.storage.path, systemClock, { blockingBusyMs: 5000 });
   try {
     const started = performance.now();
     storage.maintenance.backupTo(dest, force);

@@ -28,6 +28,7 @@ export class DeliveryScheduler {
   private readonly inFlightByEndpoint = new Map<string, number>();
   private readonly inFlightIds = new Set<string>();
   private claiming = false;
+  private claimRound: Promise<void> = Promise.resolve();
   private again = false;
   private wakeQueued = false;
   private stopped = true;
@@ -73,6 +74,8 @@ export class DeliveryScheduler {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    // A claim already queued commits after this point; it releases what it got instead of sending.
+    await this.claimRound;
     if (this.inFlight > 0) {
       this.o.log.info("waiting for deliveries in flight", { count: this.inFlight, grace_ms: graceMs });
       await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), Bun.sleep(graceMs)]);
@@ -83,14 +86,18 @@ export class DeliveryScheduler {
     }
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
+  private tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.claiming) {
       this.again = true;
-      return;
+      return this.claimRound;
     }
     this.claiming = true;
-    let claimedAny = false;
+    this.claimRound = this.claimUntilDone();
+    return this.claimRound;
+  }
+
+  private async claimUntilDone(): Promise<void> {
     try {
       do {
         this.again = false;
@@ -98,11 +105,12 @@ export class DeliveryScheduler {
         const slots = this.offeredSlots();
         if (free <= 0 || slots.size === 0) break;
         const claimed = await this.o.storage.deliveries.claimDue(slots, free, this.o.clock.now(), this.leaseMs);
-        for (const d of claimed) this.launch(d);
-        if (claimed.length > 0) {
-          claimedAny = true;
-          this.again = true;
+        if (this.stopped) {
+          if (claimed.length > 0) this.o.storage.deliveries.releaseLeases(this.o.clock.now(), claimed.map((d) => d.id));
+          return;
         }
+        for (const d of claimed) this.launch(d);
+        if (claimed.length > 0) this.again = true;
       } while (this.again && !this.stopped);
     } catch (error) {
       this.o.log.error("claiming deliveries failed; retrying", { error });
@@ -111,8 +119,9 @@ export class DeliveryScheduler {
     } finally {
       this.claiming = false;
     }
-    // While attempts are in flight their completions wake us; only an idle round needs a timer.
-    if (!claimedAny) this.arm(this.nextDueAt());
+    // Always re-arm: a timer-driven round that claimed a slow endpoint's retry must not leave another
+    // endpoint's retry waiting for some unrelated attempt to finish.
+    this.arm(this.nextDueAt());
   }
 
   /** offeredSlots: free capacity per active endpoint, starting at a rotating endpoint for fairness. */

@@ -28,6 +28,19 @@ const DEDUPE_WINDOW_MS = 24 * 60 * 60 * 1000;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const invalidBody = (message: string, details: ErrorDetail[]) => new ApiError("invalid_body", message, details);
 
+/**
+ * dedupeKeyOf is the sender's webhook-id, else its Idempotency-Key; blank values count as absent
+ * (a template that always sends an empty header must not make every event a "repeat"), and long
+ * keys are hashed rather than cut, so two different keys never collide.
+ */
+export function dedupeKeyOf(headers: Headers): string | null {
+  for (const name of ["webhook-id", "idempotency-key"]) {
+    const value = headers.get(name)?.trim();
+    if (value) return value.length <= 255 ? value : `sha256:${createHash("sha256").update(value).digest("hex")}`;
+  }
+  return null;
+}
+
 /** createInboundReceiver answers POST /in/:source with the checks of SPEC §7, in its order. */
 export function createInboundReceiver(deps: InboundDeps) {
   const sources = new Map(deps.sources.map((s) => [s.id, s]));
@@ -130,11 +143,11 @@ export function createInboundReceiver(deps: InboundDeps) {
       throw error;
     }
     const event = buildEvent(accepted.eventType, accepted.text, "inbound", now);
-    const dedupeKey = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key");
+    const dedupeKey = dedupeKeyOf(request.headers);
     const outcome = await deps.storage.inbound.accept({
       record: { ...base, event_id: event.id, body: accepted.text, size: accepted.body.byteLength },
       event,
-      dedupeKey: dedupeKey === null ? null : dedupeKey.slice(0, 255),
+      dedupeKey,
       bodyHash: createHash("sha256").update(accepted.body).digest("hex"),
       dedupeWindowMs: DEDUPE_WINDOW_MS,
       rateLimit: source.rate_limit,

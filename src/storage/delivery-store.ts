@@ -64,6 +64,15 @@ export function sqliteDeliveryStore(
      WHERE webhook_id = ? AND next_attempt_at IS NOT NULL AND lease_until IS NULL`,
   );
   const releaseAll = db.query("UPDATE deliveries SET lease_until = NULL, next_attempt_at = ? WHERE lease_until IS NOT NULL");
+  // A delivery whose worker never reported back while its endpoint was deleted or disabled would
+  // otherwise stay due forever for an endpoint the scheduler no longer serves.
+  const expireOrphans = db.query(
+    `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, lease_until = NULL, updated_at = ?1,
+       last_error = (SELECT CASE WHEN w.deleted_at IS NOT NULL THEN 'endpoint_deleted' ELSE 'endpoint_disabled' END
+                     FROM webhooks w WHERE w.id = deliveries.webhook_id)
+     WHERE next_attempt_at IS NOT NULL AND lease_until IS NULL
+       AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NOT NULL OR status <> 'active')`,
+  );
   const releaseOne = db.query("UPDATE deliveries SET lease_until = NULL, next_attempt_at = ? WHERE id = ? AND lease_until IS NOT NULL");
   const minDue = db.query<{ t: number | null }, [string]>(
     "SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = ? AND next_attempt_at IS NOT NULL",
@@ -91,7 +100,10 @@ export function sqliteDeliveryStore(
       const limit = Math.min(offered, total - claimed.length);
       if (limit <= 0) continue;
       const w = endpoint.get(webhookId);
-      if (!w || w.deleted_at !== null || w.status !== "active") continue;
+      if (!w || w.deleted_at !== null || w.status !== "active") {
+        expireOrphans.run(now);
+        continue;
+      }
       const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
       for (const row of claim.all(now + leaseMs, now + leaseMs, webhookId, now, limit)) {
         const body = eventBody.get(row.event_id)?.body ?? "";
@@ -141,7 +153,13 @@ export function sqliteDeliveryStore(
     claimDue: (slots, total, now, leaseMs) => commits.run(() => claimNow(slots, total, now, leaseMs)),
     complete: (results, now, disableAfterMs) => commits.run(() => completeNow(results, now, disableAfterMs)),
     releaseLeases: (now, ids) => {
-      if (ids === undefined) return releaseAll.run(now).changes;
+      if (ids === undefined) {
+        return db.transaction(() => {
+          const released = releaseAll.run(now).changes;
+          expireOrphans.run(now);
+          return released;
+        })();
+      }
       let n = 0;
       db.transaction(() => {
         for (const id of ids) n += releaseOne.run(now, id).changes;

@@ -1,5 +1,12 @@
 import type { Database } from "bun:sqlite";
 
+const BUSY_RETRY_MS = 20;
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
 interface Pending {
   op: () => unknown;
   resolve: (value: unknown) => void;
@@ -15,11 +22,17 @@ interface Pending {
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
+  private busySince: number | null = null;
 
+  /**
+   * `busyDeadlineMs`: how long a batch may wait for a write lock another process holds. The wait
+   * is asynchronous (BEGIN is retried on a timer), so the event loop keeps serving meanwhile.
+   */
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 512,
     private readonly onBatch: (size: number) => void = () => {},
+    private readonly busyDeadlineMs = 5000,
   ) {}
 
   /** run queues `op` for the next batch and resolves with its result once the batch is durable. */
@@ -34,23 +47,33 @@ export class GroupCommit {
     });
   }
 
-  /** flush commits everything queued now; also called on close so nothing queued is dropped. */
-  flush(): void {
+  /** flush commits everything queued now; `final` (on close) gives up at once on a held lock instead of waiting. */
+  flush(final = false): void {
     this.scheduled = false;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.commit(batch);
+      const size = Math.min(this.queue.length, this.maxBatch);
+      try {
+        this.db.run("BEGIN IMMEDIATE");
+        this.busySince = null;
+      } catch (error) {
+        const now = Date.now();
+        this.busySince ??= now;
+        if (!final && isBusy(error) && now - this.busySince < this.busyDeadlineMs) {
+          this.scheduled = true;
+          setTimeout(() => this.flush(), BUSY_RETRY_MS);
+          return;
+        }
+        this.busySince = null;
+        for (const p of this.queue.splice(0, size)) p.reject(error);
+        continue;
+      }
+      this.commit(this.queue.splice(0, size));
     }
   }
 
+  /** commit runs a batch inside the transaction flush() began. */
   private commit(batch: Pending[]): void {
     const outcomes: { ok: boolean; value: unknown }[] = [];
-    try {
-      this.db.run("BEGIN IMMEDIATE");
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
     try {
       for (const p of batch) {
         this.db.run("SAVEPOINT op");

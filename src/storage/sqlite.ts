@@ -11,21 +11,29 @@ import { sqliteResourceStore } from "./resource-store";
 import type { EventOrigin, Storage } from "./types";
 import { sqliteWebhookStore } from "./webhook-store";
 
+// Longest the event loop may block on another process's write lock for a single statement.
+const SYNC_BUSY_MS = 250;
+
 /** StorageOptions: `onBatch` observes group-commit batch sizes (metrics); `onEnqueued` hears of newly due deliveries. */
 export interface StorageOptions {
   onBatch?: (size: number) => void;
   onEnqueued?: () => void;
   /** busyTimeoutMs: how long a write waits for another process's lock before it is an outage (503). */
   busyTimeoutMs?: number;
+  /** blockingBusyMs: how long one synchronous statement may wait; commands without an event loop to protect raise it. */
+  blockingBusyMs?: number;
   /** onEventStored hears of each event once it is durable (metrics). */
   onEventStored?: (origin: EventOrigin) => void;
 }
 
 /** openSqliteStorage opens the database, applies migrations and wires the stores over one connection. */
 export function openSqliteStorage(path: string, clock: Clock, options: StorageOptions = {}): Storage & { migrationsApplied: number[] } {
-  const db = openDatabase(path, options.busyTimeoutMs);
+  const busyMs = options.busyTimeoutMs ?? 5000;
+  // The connection itself waits only briefly (a synchronous wait freezes the event loop); batched
+  // writes keep retrying asynchronously up to busyMs.
+  const db = openDatabase(path, Math.min(busyMs, options.blockingBusyMs ?? SYNC_BUSY_MS));
   const migrationsApplied = migrate(db, clock.now());
-  const commits = new GroupCommit(db, 512, options.onBatch);
+  const commits = new GroupCommit(db, 512, options.onBatch, busyMs);
   const webhooks = sqliteWebhookStore(db);
   const onEnqueued = () => options.onEnqueued?.();
   const onEventStored = (origin: EventOrigin) => options.onEventStored?.(origin);
@@ -50,7 +58,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
       }
     },
     close: () => {
-      commits.flush();
+      commits.flush(true);
       db.close();
     },
   };

@@ -79,6 +79,12 @@ export function sqliteWebhookStore(db: Database): WebhookStore & { active(): Act
       [next.url, JSON.stringify(next.events), next.description, next.status, now, id],
     );
     if (current.status === "active" && next.status === "disabled") expireUnfinished.run("endpoint_disabled", now, id);
+    // Re-enabled by an operator: it starts with a clean record, or disable_after would strike again at the first failure.
+    if (current.status === "disabled" && next.status === "active") {
+      db.run("UPDATE webhooks SET failure_count = 0, failing_since = NULL WHERE id = ?", [id]);
+      next.failure_count = 0;
+      next.failing_since = null;
+    }
     invalidate();
     return next;
   });

@@ -54,5 +54,31 @@ describe("a dead endpoint does not hold back a healthy one", () => {
     expect(shared).toBeLessThan(alone * 3 + 250);
     expect(dead.started).toBeLessThanOrEqual(4); // per_endpoint_concurrency: the dead one holds only its own slots
     expect(server.app.scheduler.inFlight).toBeLessThanOrEqual(4);
-  });
+  }, 20_000);
+
+  test("a healthy endpoint's retry is on time even right after a dead endpoint's retry was claimed", async () => {
+    // Timeline: the dead endpoint's first attempt times out (2 s); then the flaky one fails once.
+    // The dead one's retry becomes due ~50 ms before the flaky one's; the round that claims it must
+    // still arm a timer for the flaky retry instead of waiting for the dead attempt (2 s) to end.
+    const gapServer = await startTestServer({
+      delivery: 'require_https = false\nallow_targets = ["127.0.0.0/8"]\ntimeout = "2s"\nretry_schedule = ["1s", "1s"]',
+    }, { random: () => 0 });
+    let calls = 0;
+    const flaky = startReceiver(() => (calls++ === 0 ? new Response("once", { status: 500 }) : new Response("ok")));
+    try {
+      await gapServer.api("POST", "/v1/webhooks", { url: `${dead.url}/dead-gap`, events: ["gap.dead"] });
+      await gapServer.api("POST", "/v1/webhooks", { url: `${flaky.url}/flaky`, events: ["gap.flaky"] });
+      await gapServer.api("POST", "/v1/events", { type: "gap.dead", data: {} });
+      await waitFor(() => gapServer.app.storage.deliveries.countByStatus().failed === 1, 5_000, "dead attempt timed out");
+      await gapServer.api("POST", "/v1/events", { type: "gap.flaky", data: {} });
+      await waitFor(() => flaky.requests.length === 2, 10_000, "the flaky endpoint's retry");
+      const gap = flaky.requests[1]!.at - flaky.requests[0]!.at;
+      console.log(`flaky endpoint retried ${gap} ms after its first attempt (schedule: 1 s)`);
+      expect(gap).toBeGreaterThanOrEqual(1000);
+      expect(gap).toBeLessThan(1700);
+    } finally {
+      await flaky.stop();
+      await gapServer.stop();
+    }
+  }, 20_000);
 });

@@ -220,3 +220,24 @@ describe("GET /v1/inbound", () => {
     expect(JSON.stringify(full)).not.toContain("tok-jobs-1");
   });
 });
+
+describe("dedupe keys", () => {
+  test("a blank webhook-id or Idempotency-Key is no key: two different events both go through", async () => {
+    for (const header of ["webhook-id", "idempotency-key"]) {
+      const a = erp({ message: `blank ${header} a` });
+      const b = erp({ message: `blank ${header} b` });
+      const first = await send("psft-payroll", a, { "x-hookd-signature": sign(a), [header]: "  " });
+      const second = await send("psft-payroll", b, { "x-hookd-signature": sign(b), [header]: "" });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.body.id).not.toBe(first.body.id);
+    }
+  });
+
+  test("two long keys that share their first 255 characters are different keys", async () => {
+    const prefix = "k".repeat(300);
+    const a = erp({ message: "long a" });
+    const b = erp({ message: "long b" });
+    expect((await send("psft-payroll", a, { "x-hookd-signature": sign(a), "idempotency-key": `${prefix}-a` })).status).toBe(200);
+    expect((await send("psft-payroll", b, { "x-hookd-signature": sign(b), "idempotency-key": `${prefix}-b` })).status).toBe(200);
+  });
+});
