@@ -1,21 +1,20 @@
-import type { Server } from "bun";
 import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config/types";
 import { EventCatalogue } from "./events/types";
 import { ApiKeyVerifier } from "./security/api-keys";
-import { errorResponse, toApiError } from "./http/errors";
+import { type Listener, startListener } from "./http/listener";
 import { createInboundReceiver } from "./inbound/receiver";
 import { scheduleRetention } from "./jobs/retention";
 import { createMetrics } from "./metrics/metrics";
 import { buildHttp } from "./http/server";
 import { createLogger, type Logger } from "./log";
-import { normalizeIp } from "./net/cidr";
 import { DeliveryScheduler } from "./delivery/scheduler";
 import { type Resolver, systemResolver } from "./delivery/resolver";
 import { createSender } from "./delivery/sender";
 import { openSqliteStorage } from "./storage/sqlite";
 import { acquireServeLock } from "./storage/open";
 import type { Storage } from "./storage/types";
+import { logStartupReport } from "./startup-report";
 import { VERSION } from "./version";
 
 /** AppOptions: tests pass a clock, a logger, a resolver and `listen` (port 0) instead of the config's address. */
@@ -38,6 +37,8 @@ export interface RunningApp {
   readonly port: number;
   readonly storage: Storage;
   readonly scheduler: DeliveryScheduler;
+  /** reloadTls re-reads tls_cert/tls_key (SIGHUP). */
+  reloadTls(): Promise<"reloaded" | "no_tls" | "failed">;
   stop(): Promise<void>;
 }
 
@@ -122,49 +123,41 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     onAttempt: metrics.attemptMade,
   });
   const listen = options.listen ?? config.server.listen;
-  const tls =
-    config.server.tls_cert !== "" ? { cert: Bun.file(config.server.tls_cert), key: Bun.file(config.server.tls_key) } : undefined;
-  let server: Server<undefined>;
+  const tls = config.server.tls_cert !== "" ? { cert: config.server.tls_cert, key: config.server.tls_key } : null;
+  let listener: Listener;
   try {
-    server = Bun.serve({
-      hostname: listen.host,
-      port: listen.port,
-      tls,
-      // The front handler enforces max_body itself (Content-Length first, then while streaming) so the
-      // 413 carries the error envelope and X-Request-ID; Bun's own limit would answer a bare 413.
-      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      fetch: (request, srv) => http.handle(request, normalizeIp(srv.requestIP(request)?.address ?? "") ?? ""),
-      error: (error) => errorResponse(toApiError(error), ""),
-    });
+    listener = startListener(listen.host, listen.port, tls, http, log);
   } catch (error) {
     sender.close();
     storage.close();
     lock.release();
     throw new StartError(`cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
   }
-  const scheme = tls ? "https" : "http";
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  const url = `${scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${server.port}`;
-  log.info("hookd listening", { version: VERSION, listen: `${listen.host}:${server.port}`, database: config.storage.path });
-  if (config.api.keys.length === 0) {
-    log.warn(
-      "no API keys configured: the admin API (/v1) answers 401. Add one: printf %s 'a-long-random-key' | hookd hash-key, then put the hash in [api] keys",
-    );
-  }
+  const url = `${listener.scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${listener.port}`;
+  logStartupReport(config, storage, `${host}:${listener.port}`, log);
   wakeScheduler = () => scheduler.wake();
   scheduler.start();
   const retention = scheduleRetention(storage, config, clock, log);
   let stopped = false;
   return {
     url,
-    port: server.port ?? listen.port,
+    port: listener.port,
     storage,
     scheduler,
+    async reloadTls() {
+      try {
+        return await listener.reloadTls();
+      } catch (error) {
+        log.error("TLS certificate reload failed; the previous certificate stays in use", { error });
+        return "failed";
+      }
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       // Stop accepting first, then let attempts in flight finish (they time out by `timeout`).
-      await server.stop();
+      await listener.stop();
       retention.stop();
       await scheduler.stop(config.delivery.timeout + 1000);
       sender.close();

@@ -30,5 +30,11 @@ export async function serveCommand(config: Config, configPath: string): Promise<
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
+    // SIGHUP (systemctl reload) swaps in a renewed certificate; without TLS there is nothing to reload.
+    process.on("SIGHUP", () => {
+      void app.reloadTls().then((outcome) => {
+        if (outcome === "no_tls") log.info("SIGHUP received; no TLS certificate is configured, nothing to reload");
+      });
+    });
   });
 }

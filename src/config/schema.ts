@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { isBuiltInType } from "../events/types";
 import { hashApiKey } from "../security/api-keys";
 import * as v from "valibot";
@@ -34,6 +35,10 @@ const server = table(
       check({ tls_cert, tls_key }, report) {
         if (tls_cert !== "" && tls_key === "") report("tls_key", "required when server.tls_cert is set");
         if (tls_key !== "" && tls_cert === "") report("tls_cert", "required when server.tls_key is set");
+        for (const [key, path] of [["tls_cert", tls_cert], ["tls_key", tls_key]] as const) {
+          const problem = path === "" ? null : pemFileProblem(path);
+          if (problem) report(key, problem);
+        }
       },
     },
   ],
@@ -154,4 +159,15 @@ export function configSchema(env: Env, version: string) {
     ],
     (c): Config => c,
   );
+}
+
+/** pemFileProblem checks at load time that a certificate or key file can be read and looks like PEM, so serve never starts half-configured. */
+function pemFileProblem(path: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    return `cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+  return text.includes("-----BEGIN ") ? null : `${JSON.stringify(path)} is not a PEM file (no "-----BEGIN" line)`;
 }

@@ -152,7 +152,9 @@ describe("hookd serve", () => {
     expect(await proc.exited).toBe(0);
     const logs = (await new Response(proc.stdout).text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(logs.some((l) => l.level === "warn" && String(l.msg).includes("hash-key"))).toBe(true);
-    expect(logs.some((l) => l.msg === "hookd listening")).toBe(true);
+    const report = logs.find((l) => l.msg === "hookd started");
+    expect(report).toMatchObject({ level: "info", active_endpoints: 0, queue_pending: 0, tls: false });
+    expect(report.listen).toBe(`127.0.0.1:${port}`);
     expect(logs.at(-1).msg).toBe("hookd stopped");
     for (const l of logs) expect(typeof l.time).toBe("string");
   });

@@ -18,7 +18,7 @@ export interface HookdSite {
 }
 
 /** hookdSite writes a config (extra TOML per section) with a fresh port, database and API key. */
-export function hookdSite(sections: Record<string, string> = {}): HookdSite {
+export function hookdSite(sections: Record<string, string> = {}, options: { https?: boolean } = {}): HookdSite {
   const key = `key-${crypto.randomUUID()}`;
   const port = freePort();
   const { dir, path } = tempConfig("");
@@ -26,21 +26,25 @@ export function hookdSite(sections: Record<string, string> = {}): HookdSite {
     server: `listen = "127.0.0.1:${port}"`,
     storage: `path = ${JSON.stringify(join(dir, "hookd.db"))}`,
     api: `keys = [{ name = "test", hash = "${hashApiKey(key)}" }]`,
-    log: 'level = "warn"',
-    ...sections,
   };
+  if (!("log" in sections)) merged.log = 'level = "warn"';
+  for (const [section, lines] of Object.entries(sections)) {
+    merged[section] = section in merged ? `${merged[section]}\n${lines}` : lines;
+  }
   const toml = Object.entries(merged)
     .map(([s, body]) => (s.startsWith("[[") ? `${s}\n${body}` : `[${s}]\n${body}`))
     .join("\n\n");
   Bun.write(path, toml);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
+  // Readiness only: the TLS test checks the certificate itself with curl --cacert.
+  const probe: RequestInit = options.https ? ({ tls: { rejectUnauthorized: false } } as RequestInit) : {};
   return {
     dir,
     key,
     async start() {
       const proc = Bun.spawn([...CLI, "serve", "--config", path], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
       try {
-        await waitFor(async () => proc.exitCode === null && (await fetch(`${url}/readyz`)).status === 200, 10_000, "hookd ready");
+        await waitFor(async () => proc.exitCode === null && (await fetch(`${url}/readyz`, probe)).status === 200, 10_000, "hookd ready");
       } catch (error) {
         proc.kill("SIGKILL");
         throw new Error(`${(error as Error).message}; stderr: ${await new Response(proc.stderr).text()}`);
@@ -50,6 +54,7 @@ export function hookdSite(sections: Record<string, string> = {}): HookdSite {
         proc,
         async api(method, p, body) {
           const response = await fetch(`${url}${p}`, {
+            ...probe,
             method,
             headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
             body: body === undefined ? undefined : JSON.stringify(body),

@@ -8,6 +8,13 @@ import { MASK, renderEffectiveConfig } from "../../src/config/render";
 import { maskProxy, parseListen } from "../../src/config/values";
 import { hashApiKey } from "../../src/security/api-keys";
 
+// Certificate files must exist and look like PEM; the mistake table points at these two.
+const FIXTURES = mkdtempSync(join(tmpdir(), "hookd-config-pem-"));
+const PEM = join(FIXTURES, "cert.pem");
+const NOT_PEM = join(FIXTURES, "key.txt");
+writeFileSync(PEM, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+writeFileSync(NOT_PEM, "not a key");
+
 const EXAMPLE = join(import.meta.dir, "../../config.example.toml");
 const HASH = `sha256:${"ab".repeat(32)}`;
 const WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -210,8 +217,10 @@ describe("loadConfig mistakes", () => {
     ["unknown source key", `[[sources]]\nid="a"\nauth="hmac"\nsecret="s"\nallow_ip=[]`, {}, "sources[0].allow_ip", 'unknown key (did you mean "allow_ips"?)'],
     ["listen without port", `[server]\nlisten = "0.0.0.0"`, {}, "server.listen", expect.stringContaining("is not host:port")],
     ["port out of range", `[server]\nlisten = "0.0.0.0:70000"`, {}, "server.listen", expect.stringContaining("the port must be 1-65535")],
-    ["tls_cert alone", `[server]\ntls_cert = "/c.pem"`, {}, "server.tls_key", "required when server.tls_cert is set"],
-    ["tls_key alone", `[server]\ntls_key = "/k.pem"`, {}, "server.tls_cert", "required when server.tls_key is set"],
+    ["tls_cert alone", `[server]\ntls_cert = "${PEM}"`, {}, "server.tls_key", "required when server.tls_cert is set"],
+    ["tls_key alone", `[server]\ntls_key = "${PEM}"`, {}, "server.tls_cert", "required when server.tls_key is set"],
+    ["unreadable tls_cert", `[server]\ntls_cert = "/nonexistent/c.pem"\ntls_key = "${PEM}"`, {}, "server.tls_cert", 'cannot read "/nonexistent/c.pem": ENOENT'],
+    ["tls_key not PEM", `[server]\ntls_cert = "${PEM}"\ntls_key = "${NOT_PEM}"`, {}, "server.tls_key", expect.stringContaining("is not a PEM file")],
     ["bad size", `[server]\nmax_body = "1 MB"`, {}, "server.max_body", expect.stringContaining("is not a size")],
     ["wrong type", `[server]\nmax_body = true`, {}, "server.max_body", 'must be a size like "1MiB", got true'],
     ["bad key hash", `[api]\nkeys = [{ name = "ops", hash = "abc" }]`, {}, "api.keys[0].hash", expect.stringContaining("hookd hash-key")],
@@ -259,7 +268,7 @@ describe("loadConfig mistakes", () => {
     const toml = `
 [server]
 listn = "0.0.0.0:8080"
-tls_cert = "/etc/hookd/cert.pem"
+tls_cert = "${PEM}"
 [delivery]
 retry_schedule = ["5s", "later"]
 per_endpoint_concurrency = 100

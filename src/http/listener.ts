@@ -1,0 +1,60 @@
+import type { Server } from "bun";
+import type { Logger } from "../log";
+import { normalizeIp } from "../net/cidr";
+import { errorResponse, toApiError } from "./errors";
+import type { HttpHandler } from "./server";
+
+/** TlsFiles names the PEM files HTTPS is served with; they are read again on every reload. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Listener is the socket side of the server: start, reload the certificate, stop. */
+export interface Listener {
+  readonly port: number;
+  readonly scheme: "http" | "https";
+  /** reloadTls swaps in the certificate files' current contents without dropping connections. */
+  reloadTls(): Promise<"reloaded" | "no_tls">;
+  stop(): Promise<void>;
+}
+
+/**
+ * startListener binds host:port. With TLS it binds with SO_REUSEPORT so a reload can open a second
+ * listener with the new certificate on the same port and then stop the old one gracefully
+ * (Bun's server.reload() cannot change TLS). A plain probe bind first keeps a second hookd from
+ * silently sharing the port through that option.
+ */
+export function startListener(host: string, port: number, tls: TlsFiles | null, http: HttpHandler, log: Logger): Listener {
+  const bind = (p: number) =>
+    Bun.serve({
+      hostname: host,
+      port: p,
+      reusePort: tls !== null,
+      tls: tls ? { cert: Bun.file(tls.cert), key: Bun.file(tls.key) } : undefined,
+      // The front handler enforces max_body itself (Content-Length first, then while streaming) so the
+      // 413 carries the error envelope and X-Request-ID; Bun's own limit would answer a bare 413.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch: (request, srv) => http.handle(request, normalizeIp(srv.requestIP(request)?.address ?? "") ?? ""),
+      error: (error) => errorResponse(toApiError(error), ""),
+    });
+  if (tls !== null && port !== 0) Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
+  let current: Server<undefined> = bind(port);
+  const boundPort = current.port ?? port;
+  return {
+    port: boundPort,
+    scheme: tls ? "https" : "http",
+    async reloadTls() {
+      if (tls === null) return "no_tls";
+      const next = bind(boundPort); // throws on an unreadable or invalid certificate: the old one keeps serving
+      const old = current;
+      current = next;
+      await old.stop(false);
+      log.info("TLS certificate reloaded", { cert: tls.cert });
+      return "reloaded";
+    },
+    async stop() {
+      await current.stop();
+    },
+  };
+}

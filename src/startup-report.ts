@@ -1,0 +1,59 @@
+import { statSync } from "node:fs";
+import type { Config } from "./config/types";
+import type { Logger } from "./log";
+import type { Storage } from "./storage/types";
+
+/** fileSize is 0 for a missing file (the WAL may not exist yet). */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** logStartupReport says what this hookd serves, from where, with what backlog, and what looks risky. */
+export function logStartupReport(config: Config, storage: Storage, listen: string, log: Logger): void {
+  const queue = storage.deliveries.countByStatus();
+  log.info("hookd started", {
+    listen,
+    tls: config.server.tls_cert !== "",
+    database: config.storage.path,
+    database_bytes: fileSize(config.storage.path) + fileSize(`${config.storage.path}-wal`),
+    sources: config.sources.map((s) => `${s.id} (${s.auth}${s.allow_ips.size > 0 ? ", allowlisted" : ""})`),
+    active_endpoints: storage.webhooks.activeIds().length,
+    queue_pending: queue.pending,
+    queue_failed: queue.failed,
+    retention_next_run: config.retention.cleanup_cron,
+  });
+  for (const warning of riskySettings(config)) log.warn(warning.msg, { setting: warning.setting });
+}
+
+/** riskySettings lists settings an operator should know are loosening a default protection. */
+export function riskySettings(config: Config): { setting: string; msg: string }[] {
+  const out: { setting: string; msg: string }[] = [];
+  if (config.api.keys.length === 0) {
+    out.push({
+      setting: "api.keys",
+      msg: "no API keys configured: the admin API (/v1) answers 401. Add one: printf %s 'a-long-random-key' | hookd hash-key, then put the hash in [api] keys",
+    });
+  }
+  if (!config.delivery.require_https) {
+    out.push({ setting: "delivery.require_https", msg: "require_https = false: webhook endpoints may receive events over plain HTTP" });
+  }
+  if (config.delivery.allow_targets.cidrs.some((c) => c.prefix === 0)) {
+    out.push({
+      setting: "delivery.allow_targets",
+      msg: "allow_targets covers every address: SSRF protection for webhook URLs is off",
+    });
+  }
+  config.sources.forEach((s, i) => {
+    if (s.auth === "token" && s.allow_ips.size === 0) {
+      out.push({
+        setting: `sources[${i}]`,
+        msg: `source ${s.id} authenticates with a shared token only and accepts any address; consider allow_ips or auth = "hmac"`,
+      });
+    }
+  });
+  return out;
+}
