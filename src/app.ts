@@ -29,6 +29,8 @@ export interface AppOptions {
   readonly random?: () => number;
   /** busyTimeoutMs: tests shorten how long a write waits on a lock held elsewhere. */
   readonly busyTimeoutMs?: number;
+  /** groupCommitMaxBatch: 1 = one transaction per write, for benchmarks that show what group commit buys. */
+  readonly groupCommitMaxBatch?: number;
 }
 
 /** RunningApp is a started hookd: its address, its storage and scheduler (for tests and jobs) and stop(). */
@@ -71,6 +73,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       onBatch: metrics.groupCommitted,
       onEventStored: metrics.eventStored,
       busyTimeoutMs: options.busyTimeoutMs,
+      groupCommitMaxBatch: options.groupCommitMaxBatch,
     });
   } catch (error) {
     lock.release();

@@ -22,6 +22,8 @@ export interface StorageOptions {
   busyTimeoutMs?: number;
   /** blockingBusyMs: how long one synchronous statement may wait; commands without an event loop to protect raise it. */
   blockingBusyMs?: number;
+  /** groupCommitMaxBatch caps writes per commit; 1 turns group commit off (benchmarks compare the two). */
+  groupCommitMaxBatch?: number;
   /** onEventStored hears of each event once it is durable (metrics). */
   onEventStored?: (origin: EventOrigin) => void;
 }
@@ -33,7 +35,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
   // writes keep retrying asynchronously up to busyMs.
   const db = openDatabase(path, Math.min(busyMs, options.blockingBusyMs ?? SYNC_BUSY_MS));
   const migrationsApplied = migrate(db, clock.now());
-  const commits = new GroupCommit(db, 512, options.onBatch, busyMs);
+  const commits = new GroupCommit(db, options.groupCommitMaxBatch ?? 512, options.onBatch, busyMs);
   const webhooks = sqliteWebhookStore(db);
   const onEnqueued = () => options.onEnqueued?.();
   const onEventStored = (origin: EventOrigin) => options.onEventStored?.(origin);
