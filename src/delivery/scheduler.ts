@@ -35,6 +35,9 @@ export class DeliveryScheduler {
   private cancelTimer: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   private rotation = 0;
+  // Attempt results finished in the same turn of the event loop are recorded in one storage call.
+  private completions: { result: AttemptResult; done: (error?: unknown) => void }[] = [];
+  private completionsQueued = false;
   private readonly leaseMs: number;
 
   constructor(private readonly o: SchedulerOptions) {
@@ -177,7 +180,7 @@ export class DeliveryScheduler {
     const log = this.o.log;
     try {
       const result = await attemptDelivery(d, this.o.send, this.o.clock, this.o);
-      const outcome = await this.o.storage.deliveries.complete([result], this.o.clock.now(), this.o.disableAfterMs);
+      await this.record(result);
       this.o.onAttempt?.(result, d);
       const ids = { delivery_id: d.id, event_id: d.event_id, webhook_id: d.webhook_id, attempt_id: result.attemptId };
       const facts = { status_code: result.statusCode, duration_ms: Math.round(result.durationMs) };
@@ -185,12 +188,38 @@ export class DeliveryScheduler {
       else if (result.nextAttemptAt !== null) {
         log.warn("delivery attempt failed; retry scheduled", { ...ids, ...facts, error: result.error, next_attempt_at: new Date(result.nextAttemptAt).toISOString() });
       } else log.warn("delivery expired", { ...ids, ...facts, error: result.error, attempts: d.attempts + 1 });
-      for (const { webhookId, reason } of outcome.disabled) {
-        log.warn("webhook endpoint disabled", { webhook_id: webhookId, reason: reason === "gone" ? "answered 410 Gone" : "failing longer than disable_after" });
-      }
     } catch (error) {
       // The lease stays; it lapses and the delivery is claimed again (at-least-once).
       log.error("recording a delivery attempt failed", { delivery_id: d.id, error });
     }
+  }
+
+  /** record queues a result for the next batched complete() and resolves once it is durable. */
+  private record(result: AttemptResult): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.completions.push({ result, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (this.completionsQueued) return;
+      this.completionsQueued = true;
+      setImmediate(() => this.flushCompletions());
+    });
+  }
+
+  private flushCompletions(): void {
+    this.completionsQueued = false;
+    const batch = this.completions.splice(0);
+    this.o.storage.deliveries
+      .complete(batch.map((c) => c.result), this.o.clock.now(), this.o.disableAfterMs)
+      .then((outcome) => {
+        for (const { webhookId, reason } of outcome.disabled) {
+          this.o.log.warn("webhook endpoint disabled", {
+            webhook_id: webhookId,
+            reason: reason === "gone" ? "answered 410 Gone" : "failing longer than disable_after",
+          });
+        }
+        for (const c of batch) c.done();
+      })
+      .catch((error: unknown) => {
+        for (const c of batch) c.done(error ?? new Error("recording attempts failed"));
+      });
   }
 }

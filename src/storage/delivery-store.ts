@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { BodyCache } from "./body-cache";
 import type { GroupCommit } from "./group-commit";
 import type {
   AttemptResult, AttemptRow, ClaimedDelivery, CompleteOutcome, DeliveryQuery, DeliveryRecord, DeliveryStatus, DeliveryStore,
@@ -9,6 +10,7 @@ interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
 }
 interface EndpointRow {
   url: string;
+  failure_count: number;
   secret: string;
   previous_secret: string | null;
   previous_secret_until: number | null;
@@ -31,6 +33,7 @@ export function sqliteDeliveryStore(
   commits: GroupCommit,
   onEndpointsChanged: () => void,
   onEnqueued: () => void,
+  bodies: BodyCache,
 ): DeliveryStore {
   // One statement claims: due rows of one endpoint, earliest first, read off the queue index.
   // next_attempt_at moves to the lease's end so a held row is not due again until the lease lapses.
@@ -42,7 +45,7 @@ export function sqliteDeliveryStore(
   );
   const eventBody = db.query<{ body: string }, [string]>("SELECT body FROM events WHERE id = ?");
   const endpoint = db.query<EndpointRow, [string]>(
-    "SELECT url, secret, previous_secret, previous_secret_until, status, deleted_at, failing_since FROM webhooks WHERE id = ?",
+    "SELECT url, failure_count, secret, previous_secret, previous_secret_until, status, deleted_at, failing_since FROM webhooks WHERE id = ?",
   );
   const insertAttempt = db.query(
     "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -106,7 +109,7 @@ export function sqliteDeliveryStore(
       }
       const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
       for (const row of claim.all(now + leaseMs, now + leaseMs, webhookId, now, limit)) {
-        const body = eventBody.get(row.event_id)?.body ?? "";
+        const body = bodies.get(row.event_id) ?? eventBody.get(row.event_id)?.body ?? "";
         claimed.push({ ...row, webhook_id: webhookId, url: w.url, secrets, body });
       }
     }
@@ -134,7 +137,8 @@ export function sqliteDeliveryStore(
       finishAttempt.run(status, next, r.statusCode, r.response, error, now, r.ok ? now : null, r.deliveryId);
       if (endpointGone) continue;
       if (r.ok) {
-        endpointSucceeded.run(r.webhookId);
+        // Most successes follow successes: skip the write when there is no failure record to clear.
+        if (w.failure_count > 0 || w.failing_since !== null) endpointSucceeded.run(r.webhookId);
         continue;
       }
       endpointFailed.run(r.attemptedAt, r.attemptedAt, r.webhookId);

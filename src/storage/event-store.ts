@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { matchesAny } from "../events/types";
 import { newId } from "../ids";
+import type { BodyCache } from "./body-cache";
 import type { GroupCommit } from "./group-commit";
 import type { EventOrigin, EventQuery, EventRecord, EventStore, InsertOptions } from "./types";
 import type { ActiveEndpoint } from "./webhook-store";
@@ -21,6 +22,7 @@ export function sqliteEventStore(
   activeEndpoints: () => ActiveEndpoint[],
   onEnqueued: () => void,
   onEventStored: (origin: EventOrigin) => void,
+  bodies: BodyCache,
 ): EventStore & { fanOut: FanOut } {
   const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
   const insertDelivery = db.query(
@@ -35,6 +37,7 @@ export function sqliteEventStore(
     const targets = activeEndpoints().filter((w) =>
       options.onlyWebhook !== undefined ? w.id === options.onlyWebhook : matchesAny(w.events, e.type),
     );
+    if (targets.length > 0) bodies.set(e.id, e.body);
     const deliveryIds = targets.map((w) => {
       const id = newId("dlv");
       insertDelivery.run(id, e.id, w.id, e.type, e.created_at, e.created_at, e.created_at);

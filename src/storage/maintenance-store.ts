@@ -6,7 +6,7 @@ import type { MaintenanceStore, PruneCutoffs, PruneCounts } from "./types";
 export function sqliteMaintenanceStore(db: Database): MaintenanceStore {
   const finishedDeliveries = db.query(
     `DELETE FROM deliveries WHERE id IN (
-       SELECT id FROM deliveries WHERE created_at < ? AND next_attempt_at IS NULL AND lease_until IS NULL LIMIT ?)`,
+       SELECT id FROM deliveries WHERE status IN ('delivered', 'expired') AND created_at < ? AND lease_until IS NULL LIMIT ?)`,
   );
   // An event still owed a delivery is kept whatever its age: retention never drops unfinished work.
   const oldEvents = db.query(

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock";
+import { BodyCache } from "./body-cache";
 import { sqliteDeliveryStore } from "./delivery-store";
 import { sqliteEventStore } from "./event-store";
 import { GroupCommit } from "./group-commit";
@@ -39,14 +40,15 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
   const webhooks = sqliteWebhookStore(db);
   const onEnqueued = () => options.onEnqueued?.();
   const onEventStored = (origin: EventOrigin) => options.onEventStored?.(origin);
-  const events = sqliteEventStore(db, commits, webhooks.active, onEnqueued, onEventStored);
+  const bodies = new BodyCache();
+  const events = sqliteEventStore(db, commits, webhooks.active, onEnqueued, onEventStored, bodies);
   const probe = db.query("DELETE FROM schema_migrations WHERE 0");
   return {
     migrationsApplied,
     webhooks,
     events,
     resources: sqliteResourceStore(db, commits, events.fanOut, onEnqueued, onEventStored),
-    deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued),
+    deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued, bodies),
     inbound: sqliteInboundStore(db, commits, events.fanOut, onEnqueued, onEventStored),
     idempotency: sqliteIdempotencyStore(db),
     maintenance: sqliteMaintenanceStore(db),

@@ -2,6 +2,7 @@ import { initial } from "./001-initial";
 import { deliveries } from "./002-deliveries";
 import { inbound } from "./003-inbound";
 import { deliveryStatusIndex } from "./004-delivery-status-index";
+import { dropDeliveriesCreated } from "./005-drop-deliveries-created";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -11,4 +12,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial, deliveries, inbound, deliveryStatusIndex];
+export const MIGRATIONS: readonly Migration[] = [initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated];
