@@ -7,7 +7,7 @@ import { isId } from "../ids";
 import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { ID_PARAMS, queryParam } from "./schemas";
+import { ID_PARAMS, parseEnumQuery, queryParam } from "./schemas";
 
 const STATUSES: readonly DeliveryStatus[] = ["pending", "failed", "delivered", "expired"];
 
@@ -57,15 +57,7 @@ export function deliveryRoutes(deps: ApiDeps) {
       ({ params, query }) => {
         const webhook = isId(params.id, "wh") ? deps.storage.webhooks.getAny(params.id) : null;
         if (!webhook) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
-        let status: DeliveryStatus | undefined;
-        if (query.status !== undefined && query.status !== "") {
-          if (!STATUSES.includes(query.status as DeliveryStatus)) {
-            throw new ApiError("invalid_query", "status is not a delivery status", [
-              { field: "query.status", code: "invalid", message: `must be one of ${STATUSES.join(", ")}` },
-            ]);
-          }
-          status = query.status as DeliveryStatus;
-        }
+        const status = parseEnumQuery(query.status, STATUSES, "status");
         return pageOf(parsePage(query, "dlv"), (p) => deps.storage.deliveries.listForWebhook(webhook.id, { ...p, status }), deliveryJson);
       },
       {

@@ -6,7 +6,7 @@ import type { InboundRecord, InboundStatus } from "../storage/types";
 import { adminPlugin } from "./admin-plugin";
 import type { ApiDeps } from "./deps";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { ID_PARAMS, queryParam } from "./schemas";
+import { ID_PARAMS, parseEnumQuery, queryParam } from "./schemas";
 
 const STATUSES: readonly InboundStatus[] = ["accepted", "duplicate", "rejected"];
 
@@ -32,15 +32,7 @@ export function inboundLogRoutes(deps: ApiDeps) {
     .get(
       "/v1/inbound",
       ({ query }) => {
-        let status: InboundStatus | undefined;
-        if (query.status !== undefined && query.status !== "") {
-          if (!STATUSES.includes(query.status as InboundStatus)) {
-            throw new ApiError("invalid_query", "status is not an inbound status", [
-              { field: "query.status", code: "invalid", message: `must be one of ${STATUSES.join(", ")}` },
-            ]);
-          }
-          status = query.status as InboundStatus;
-        }
+        const status = parseEnumQuery(query.status, STATUSES, "status");
         const source = query.source === undefined || query.source === "" ? undefined : query.source;
         return pageOf(parsePage(query, "in"), (p) => deps.storage.inbound.list({ ...p, source, status }), (r) => inboundJson(r, false));
       },

@@ -60,3 +60,12 @@ function isRealDate(ymd: string): boolean {
   const date = new Date(Date.UTC(y, m - 1, d));
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
+
+/** parseEnumQuery reads an optional query parameter that must be one of `allowed`, naming it when it is not. */
+export function parseEnumQuery<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
+  if (value === undefined || value === "") return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ApiError("invalid_query", `${name} is not one of ${allowed.join(", ")}`, [
+    { field: `query.${name}`, code: "invalid", message: `must be one of ${allowed.join(", ")}` },
+  ]);
+}

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { BodyCache } from "./body-cache";
 import type { GroupCommit } from "./group-commit";
+import { whereClause } from "./where";
 import type {
   AttemptResult, AttemptRow, ClaimedDelivery, CompleteOutcome, DeliveryQuery, DeliveryRecord, DeliveryStatus, DeliveryStore,
 } from "./types";
@@ -177,18 +178,9 @@ export function sqliteDeliveryStore(
     },
     attempts: (deliveryId) => attemptsOf.all(deliveryId),
     listForWebhook: (webhookId, { status, limit, before }: DeliveryQuery) => {
-      const where = ["webhook_id = ?"];
-      const args: (string | number)[] = [webhookId];
-      if (status !== undefined) {
-        where.push("status = ?");
-        args.push(status);
-      }
-      if (before !== undefined) {
-        where.push("id < ?");
-        args.push(before);
-      }
+      const { clause, args } = whereClause([["webhook_id = ?", webhookId], ["status = ?", status], ["id < ?", before]]);
       return db
-        .query<DeliveryRow, (string | number)[]>(`SELECT ${COLUMNS} FROM deliveries WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`)
+        .query<DeliveryRow, (string | number)[]>(`SELECT ${COLUMNS} FROM deliveries ${clause} ORDER BY id DESC LIMIT ?`)
         .all(...args, limit)
         .map(fromRow);
     },

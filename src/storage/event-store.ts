@@ -3,6 +3,7 @@ import { matchesAny } from "../events/types";
 import { newId } from "../ids";
 import type { BodyCache } from "./body-cache";
 import type { GroupCommit } from "./group-commit";
+import { whereClause } from "./where";
 import type { EventOrigin, EventQuery, EventRecord, EventStore, InsertOptions } from "./types";
 import type { ActiveEndpoint } from "./webhook-store";
 
@@ -56,26 +57,15 @@ export function sqliteEventStore(
     },
     get: (id) => getOne.get(id),
     list: ({ limit, before, type, since }: EventQuery) => {
-      const where: string[] = [];
-      const args: (string | number)[] = [];
-      if (type !== undefined && type.endsWith(".*")) {
-        // A family: "invoice.*" is every type starting "invoice." (range on the type index, no LIKE escaping).
-        const prefix = type.slice(0, -1);
-        where.push("type >= ? AND type < ?");
-        args.push(prefix, `${prefix.slice(0, -1)}/`);
-      } else if (type !== undefined) {
-        where.push("type = ?");
-        args.push(type);
-      }
-      if (since !== undefined) {
-        where.push("created_at >= ?");
-        args.push(since);
-      }
-      if (before !== undefined) {
-        where.push("id < ?");
-        args.push(before);
-      }
-      const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+      // A family: "invoice.*" is every type starting "invoice." (a range on the type index, no LIKE escaping).
+      const family = type?.endsWith(".*") ? type.slice(0, -1) : undefined;
+      const { clause, args } = whereClause([
+        ["type = ?", family === undefined ? type : undefined],
+        ["type >= ?", family],
+        ["type < ?", family === undefined ? undefined : `${family.slice(0, -1)}/`],
+        ["created_at >= ?", since],
+        ["id < ?", before],
+      ]);
       return db
         .query<EventRecord, (string | number)[]>(`SELECT ${COLUMNS} FROM events ${clause} ORDER BY id DESC LIMIT ?`)
         .all(...args, limit);

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { FanOut } from "./event-store";
 import type { GroupCommit } from "./group-commit";
+import { whereClause } from "./where";
 import type { AcceptOutcome, AcceptRequest, EventOrigin, InboundQuery, InboundRecord, InboundStore } from "./types";
 
 interface InboundRow extends Omit<InboundRecord, "headers"> {
@@ -83,21 +84,7 @@ export function sqliteInboundStore(
       return row ? fromRow(row) : null;
     },
     list: ({ source, status, limit, before }: InboundQuery) => {
-      const where: string[] = [];
-      const args: (string | number)[] = [];
-      if (source !== undefined) {
-        where.push("source = ?");
-        args.push(source);
-      }
-      if (status !== undefined) {
-        where.push("status = ?");
-        args.push(status);
-      }
-      if (before !== undefined) {
-        where.push("id < ?");
-        args.push(before);
-      }
-      const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+      const { clause, args } = whereClause([["source = ?", source], ["status = ?", status], ["id < ?", before]]);
       // The list leaves out bodies; GET /v1/inbound/:id shows one.
       return db
         .query<InboundRow, (string | number)[]>(
