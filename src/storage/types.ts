@@ -1,3 +1,6 @@
+import type { DeliveryStore } from "./delivery-types";
+import type { InboundStore } from "./inbound-types";
+
 // The storage interface: everything the API and (later) the delivery engine may ask of the
 // database. Route handlers and the queue only see these methods, so a Postgres backend is a
 // new implementation of this file's interfaces, not a rewrite.
@@ -131,157 +134,6 @@ export interface IdempotencyStore {
   release(scope: string, key: string): void;
 }
 
-/** DeliveryStatus is SPEC §6's lifecycle. */
-export type DeliveryStatus = "pending" | "failed" | "delivered" | "expired";
-
-/** DeliveryRecord is one event's journey to one endpoint. */
-export interface DeliveryRecord {
-  id: string;
-  event_id: string;
-  webhook_id: string;
-  event_type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: number | null;
-  leased: boolean;
-  last_status_code: number | null;
-  last_response: string | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-  delivered_at: number | null;
-}
-
-/** AttemptRecordRow is one recorded attempt. */
-export interface AttemptRow {
-  id: string;
-  delivery_id: string;
-  attempted_at: number;
-  status_code: number | null;
-  duration_ms: number;
-  error: string | null;
-  response: string;
-}
-
-/** ClaimedDelivery is everything a worker needs to make one attempt without another query. */
-export interface ClaimedDelivery {
-  id: string;
-  event_id: string;
-  event_type: string;
-  webhook_id: string;
-  url: string;
-  /** secrets that sign this attempt, newest first (two during a rotation window). */
-  secrets: string[];
-  body: string;
-  attempts: number;
-  schedule_attempts: number;
-}
-
-/** AttemptResult is a worker's verdict on one attempt, written back by complete(). */
-export interface AttemptResult {
-  attemptId: string;
-  deliveryId: string;
-  webhookId: string;
-  attemptedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-  response: string;
-  ok: boolean;
-  /** next due time when a retry is scheduled; null when delivered or out of attempts. */
-  nextAttemptAt: number | null;
-  /** gone: the endpoint answered 410 and is disabled at once. */
-  gone: boolean;
-}
-
-/** CompleteOutcome reports endpoints disabled by these results (410 or disable_after). */
-export interface CompleteOutcome {
-  disabled: { webhookId: string; reason: "gone" | "failing" }[];
-}
-
-/** DeliveryQuery filters an endpoint's history. */
-export interface DeliveryQuery extends PageQuery {
-  status?: DeliveryStatus;
-}
-
-/** DeliveryStore is the queue (claim/complete/release) and the delivery history. */
-export interface DeliveryStore {
-  /**
-   * claimDue leases due deliveries, earliest first, one statement per endpoint: at most `slots`
-   * per endpoint (in the map's order) and at most `total` in all.
-   */
-  claimDue(slots: ReadonlyMap<string, number>, total: number, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
-  /** complete records attempts and moves deliveries and endpoints on (SPEC §6 rules). */
-  complete(results: AttemptResult[], now: number, disableAfterMs: number): Promise<CompleteOutcome>;
-  /** releaseLeases makes leased deliveries due now: all of them at start (a previous process died), or the given ids at stop. */
-  releaseLeases(now: number, ids?: readonly string[]): number;
-  /** nextDueAt is the earliest time any delivery to this endpoint becomes claimable. */
-  nextDueAt(webhookId: string): number | null;
-  get(id: string): DeliveryRecord | null;
-  attempts(deliveryId: string): AttemptRow[];
-  listForWebhook(webhookId: string, query: DeliveryQuery): DeliveryRecord[];
-  listForEvent(eventId: string): DeliveryRecord[];
-  /** retry makes a finished or failed delivery pending now with a fresh schedule. */
-  retry(id: string, now: number): "ok" | "not_found" | "leased" | "already_pending";
-  /** recover re-enqueues an endpoint's failed/expired deliveries created since `since`. */
-  recover(webhookId: string, since: number, now: number): number;
-  /** countByStatus is the queue depth per status (read when /metrics is scraped). */
-  countByStatus(): Record<DeliveryStatus, number>;
-  /** oldestUnfinishedAt is the created_at of the oldest pending or failed delivery, or null. */
-  oldestUnfinishedAt(): number | null;
-}
-
-/** InboundStatus: accepted (stored with its event), duplicate (a repeat, answered with the original), rejected. */
-export type InboundStatus = "accepted" | "duplicate" | "rejected";
-
-/** InboundRecord is one received request as logged. */
-export interface InboundRecord {
-  id: string;
-  source: string;
-  status: InboundStatus;
-  reason: string | null;
-  event_id: string | null;
-  client_ip: string;
-  headers: Record<string, string>;
-  body: string | null;
-  size: number;
-  received_at: number;
-}
-
-/** AcceptRequest is everything one inbound request commits, plus the rules checked in the same transaction. */
-export interface AcceptRequest {
-  record: InboundRecord;
-  event: EventRecord;
-  dedupeKey: string | null;
-  bodyHash: string;
-  dedupeWindowMs: number;
-  rateLimit: { count: number; windowMs: number } | null;
-  now: number;
-}
-
-/** AcceptOutcome: stored; a repeat of an earlier request; a reused key with another body; over the rate limit. */
-export type AcceptOutcome =
-  | { kind: "accepted"; eventId: string; deliveries: number }
-  | { kind: "duplicate"; eventId: string }
-  | { kind: "reused" }
-  | { kind: "rate_limited"; retryAfterSec: number };
-
-/** InboundQuery filters the inbound log. */
-export interface InboundQuery extends PageQuery {
-  source?: string;
-  status?: InboundStatus;
-}
-
-/** InboundStore is the inbound log and the durable accept path. */
-export interface InboundStore {
-  /** accept runs dedupe, the rate limit and the insert (record, event, deliveries) as one durable operation. */
-  accept(request: AcceptRequest): Promise<AcceptOutcome>;
-  /** logRejected stores a rejection (no body) outside the group commit; best effort. */
-  logRejected(record: InboundRecord): void;
-  get(id: string): InboundRecord | null;
-  list(query: InboundQuery): InboundRecord[];
-}
-
 /** PruneCutoffs: rows older than these times go (epoch ms). */
 export interface PruneCutoffs {
   now: number;
@@ -307,6 +159,9 @@ export interface MaintenanceStore {
   /** backupTo writes a consistent copy of the database to `dest` while others keep writing. */
   backupTo(dest: string, overwrite: boolean): void;
 }
+
+export * from "./delivery-types";
+export * from "./inbound-types";
 
 /** Storage is the whole backend, opened once per process. */
 export interface Storage {
