@@ -79,6 +79,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     lock.release();
     throw new StartError(`cannot open the database ${config.storage.path}: ${(error as Error).message}`);
   }
+  // Requests a previous process was running when it died can be retried at once instead of after their lock.
+  const abandoned = storage.idempotency.releaseAbandoned();
+  if (abandoned > 0) log.warn("released Idempotency-Key claims left by a previous process", { count: abandoned });
   if (storage.migrationsApplied.length > 0) {
     log.info("database migrated", { path: config.storage.path, versions: storage.migrationsApplied });
   }

@@ -48,11 +48,15 @@ export function eventRoutes(deps: ApiDeps) {
             { field: "type", code: "unknown_event_type", message: `${JSON.stringify(body.type)} is not in the [events] types catalogue` },
           ]);
         }
-        const raw = new TextDecoder().decode(contextOf(request).rawBody);
+        const ctx = contextOf(request);
+        const raw = new TextDecoder().decode(ctx.rawBody);
         const event = buildEvent(body.type, topLevelMember(raw, "data") ?? "{}", "api", deps.clock.now());
-        const { deliveries } = await deps.storage.events.insert(event);
-        contextOf(request).log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
-        return jsonText(JSON.stringify({ data: { id: event.id, deliveries } }), 202);
+        const answer = (deliveries: number) => JSON.stringify({ data: { id: event.id, deliveries } });
+        const { deliveries } = await deps.storage.events.insert(event, {
+          alsoInTransaction: ctx.recordAnswer ? (r) => ctx.recordAnswer!(202, answer(r.deliveries)) : undefined,
+        });
+        ctx.log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
+        return jsonText(answer(deliveries), 202);
       },
       { body: PUBLISH_BODY, parse: "json", detail: { summary: "Publish an event to every subscribed endpoint", tags: ["events"] } },
     )

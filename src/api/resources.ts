@@ -7,6 +7,7 @@ import { ApiError } from "../http/errors";
 import { isId, newId } from "../ids";
 import type { EventRecord, ResourceRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
+import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
 import { boundedString, ID_PARAMS, JSON_OBJECT, strict } from "./schemas";
 
@@ -57,10 +58,11 @@ export function resourceRoutes(deps: ApiDeps) {
           id: newId("res"), type: body.type ?? "resource", name: body.name, status: body.status ?? "active",
           metadata: body.metadata ?? {}, created_at: now, updated_at: now,
         };
-        await deps.storage.resources.create(resource, [event("resource.created", resource, now)]);
+        const answer = JSON.stringify({ data: resourceJson(resource) });
+        const record = contextOf(request).recordAnswer;
+        await deps.storage.resources.create(resource, [event("resource.created", resource, now)], record ? () => record(201, answer) : undefined);
         contextOf(request).log.info("resource created", { resource_id: resource.id });
-        set.status = 201;
-        return { data: resourceJson(resource) };
+        return jsonText(answer, 201);
       },
       { body: CREATE_BODY, parse: "json", detail: { summary: "Create a resource (emits resource.created)", tags: ["resources"] } },
     )

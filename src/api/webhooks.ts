@@ -10,6 +10,7 @@ import { newId, isId } from "../ids";
 import { checkEndpointUrl } from "../security/targets";
 import type { WebhookPatch, WebhookRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
+import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
 import { boundedString, EVENT_FILTERS, ID_PARAMS, parseTimestamp, strict } from "./schemas";
 
@@ -96,12 +97,13 @@ export function webhookRoutes(deps: ApiDeps) {
           status: "active", secret: newSecret(), failure_count: 0, last_failure_at: null, failing_since: null,
           created_at: now, updated_at: now,
         };
-        if (deps.storage.webhooks.create(record, deps.maxEndpoints) === "limit_reached") {
+        const answer = JSON.stringify({ data: { ...webhookJson(record), secret: record.secret } });
+        const recordAnswer = contextOf(request).recordAnswer;
+        if (deps.storage.webhooks.create(record, deps.maxEndpoints, recordAnswer ? () => recordAnswer(201, answer) : undefined) === "limit_reached") {
           throw new ApiError("limit_reached", `at most ${deps.maxEndpoints} webhook endpoints may exist ([delivery] max_endpoints)`);
         }
         contextOf(request).log.info("webhook endpoint created", { webhook_id: record.id });
-        set.status = 201;
-        return { data: { ...webhookJson(record), secret: record.secret } };
+        return jsonText(answer, 201);
       },
       { body: CREATE_BODY, parse: "json", detail: { summary: "Create a webhook endpoint (the secret is shown only here)", tags: ["webhooks"] } },
     )

@@ -10,6 +10,12 @@ export interface RequestContext {
   readonly rawBody: Uint8Array;
   /** log carries request_id on every line about this request. */
   readonly log: Logger;
+  /**
+   * recordAnswer stores this request's Idempotency-Key answer; a route that creates something calls it
+   * inside the same storage transaction, so a crash can never keep the object but lose the answer
+   * (a retry would then create it twice). Null when the request has no Idempotency-Key.
+   */
+  readonly recordAnswer: ((status: number, body: string) => void) | null;
 }
 
 const contexts = new WeakMap<Request, RequestContext>();

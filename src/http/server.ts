@@ -84,11 +84,16 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
       headers,
       body: BODYLESS.has(request.method) ? undefined : (rawBody as Uint8Array<ArrayBuffer>),
     });
-    attachContext(routed, { requestId, clientIp, apiKey, rawBody, log: deps.log.child({ request_id: requestId }) });
-    const idempotencyKey = request.headers.get("idempotency-key");
-    if (admin && request.method === "POST" && idempotencyKey !== null) {
-      // The router ignores a trailing slash, so the scope must too.
-      const scope = `${apiKey} POST ${url.pathname.replace(/\/+$/, "")}`;
+    const idempotencyKey = admin && request.method === "POST" ? request.headers.get("idempotency-key") : null;
+    // The router ignores a trailing slash, so the scope must too.
+    const scope = `${apiKey} POST ${url.pathname.replace(/\/+$/, "")}`;
+    const recordAnswer =
+      idempotencyKey === null
+        ? null
+        : (status: number, body: string) =>
+            deps.storage.idempotency.complete(scope, idempotencyKey, status, body, "application/json", deps.clock.now());
+    attachContext(routed, { requestId, clientIp, apiKey, rawBody, log: deps.log.child({ request_id: requestId }), recordAnswer });
+    if (idempotencyKey !== null) {
       return withIdempotency(deps.storage.idempotency, deps.clock, scope, idempotencyKey, rawBody, () => app.handle(routed));
     }
     return app.handle(routed);

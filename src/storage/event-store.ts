@@ -44,7 +44,9 @@ export function sqliteEventStore(
       insertDelivery.run(id, e.id, w.id, e.type, e.created_at, e.created_at, e.created_at);
       return id;
     });
-    return { deliveries: deliveryIds.length, deliveryIds };
+    const result = { deliveries: deliveryIds.length, deliveryIds };
+    options.alsoInTransaction?.(result);
+    return result;
   };
 
   return {

@@ -27,6 +27,7 @@ export function sqliteIdempotencyStore(db: Database): IdempotencyStore {
      WHERE scope = ? AND idem_key = ?`,
   );
   const forget = db.query("DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?");
+  const unlockRunning = db.query("UPDATE idempotency_keys SET locked_until = 0 WHERE state = 'running'");
 
   const begin = db.transaction(
     (scope: string, key: string, hash: string, now: number, ttlMs: number, lockMs: number): IdempotencyBegin => {
@@ -56,5 +57,6 @@ export function sqliteIdempotencyStore(db: Database): IdempotencyStore {
     release: (scope, key) => {
       forget.run(scope, key);
     },
+    releaseAbandoned: () => unlockRunning.run().changes,
   };
 }

@@ -46,10 +46,11 @@ export function sqliteResourceStore(
   const deleteRow = db.query("DELETE FROM resources WHERE id = ?");
 
   return {
-    create: (r, events) =>
+    create: (r, events, alsoInTransaction) =>
       commitAndWake((emit) => {
         insert.run(r.id, r.type, r.name, r.status, JSON.stringify(r.metadata), r.created_at, r.updated_at);
         for (const e of events) emit(e);
+        alsoInTransaction?.();
       }),
     get: (id) => {
       const row = getOne.get(id);

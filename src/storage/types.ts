@@ -75,8 +75,8 @@ export type IdempotencyBegin =
 
 /** WebhookStore keeps outbound subscriptions. */
 export interface WebhookStore {
-  /** create inserts the endpoint unless `maxEndpoints` live endpoints exist already. */
-  create(record: WebhookRecord, maxEndpoints: number): "created" | "limit_reached";
+  /** create inserts the endpoint unless `maxEndpoints` live endpoints exist already; `alsoInTransaction` commits with it. */
+  create(record: WebhookRecord, maxEndpoints: number, alsoInTransaction?: () => void): "created" | "limit_reached";
   get(id: string): WebhookRecord | null;
   list(page: PageQuery): WebhookRecord[];
   update(id: string, patch: WebhookPatch, now: number): WebhookRecord | null;
@@ -90,9 +90,10 @@ export interface WebhookStore {
   activeIds(): string[];
 }
 
-/** InsertOptions: `onlyWebhook` targets one endpoint (webhook.test) instead of every matching one. */
+/** InsertOptions: `onlyWebhook` targets one endpoint (webhook.test); `alsoInTransaction` runs in the same transaction (the idempotency answer). */
 export interface InsertOptions {
   onlyWebhook?: string;
+  alsoInTransaction?: (result: { deliveries: number; deliveryIds: string[] }) => void;
 }
 
 /** EventStore keeps the event log. */
@@ -107,7 +108,7 @@ export interface EventStore {
 
 /** ResourceStore keeps the resource registry; every change stores its events in the same transaction. */
 export interface ResourceStore {
-  create(resource: ResourceRecord, events: EventRecord[]): Promise<void>;
+  create(resource: ResourceRecord, events: EventRecord[], alsoInTransaction?: () => void): Promise<void>;
   get(id: string): ResourceRecord | null;
   list(page: PageQuery): ResourceRecord[];
   /**
@@ -132,6 +133,8 @@ export interface IdempotencyStore {
   complete(scope: string, key: string, status: number, body: string, contentType: string, now: number): void;
   /** release forgets a claim whose request did not finish (5xx, validation error), so a retry runs again. */
   release(scope: string, key: string): void;
+  /** releaseAbandoned lets claims left running by a process that died be retried at once (called at start). */
+  releaseAbandoned(): number;
 }
 
 /** PruneCutoffs: rows older than these times go (epoch ms). */

@@ -60,12 +60,13 @@ export function sqliteWebhookStore(db: Database): WebhookStore & { active(): Act
     return row && row.deleted_at === null ? fromRow(row) : null;
   };
 
-  const create = db.transaction((r: WebhookRecord, maxEndpoints: number) => {
+  const create = db.transaction((r: WebhookRecord, maxEndpoints: number, alsoInTransaction?: () => void) => {
     if ((countLive.get()?.n ?? 0) >= maxEndpoints) return "limit_reached" as const;
     insert.run(
       r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret,
       r.failure_count, r.last_failure_at, r.failing_since, r.created_at, r.updated_at,
     );
+    alsoInTransaction?.();
     invalidate();
     return "created" as const;
   });
@@ -97,7 +98,7 @@ export function sqliteWebhookStore(db: Database): WebhookStore & { active(): Act
   });
 
   return {
-    create: (record, maxEndpoints) => create(record, maxEndpoints),
+    create: (record, maxEndpoints, alsoInTransaction) => create(record, maxEndpoints, alsoInTransaction),
     get,
     getAny: (id) => {
       const row = getAny.get(id);
