@@ -142,10 +142,6 @@ async function pickRoute(url: URL, options: SenderOptions, proxyUrl: URL | null)
   }
   const allowed = addresses.find((a) => isAllowedAddress(a, options.policy));
   if (allowed === undefined) return TARGET_BLOCKED;
-  if (proxyUrl !== null) {
-    // The proxy owns egress and resolves the name itself; the check above still refuses names that point inside.
-    return { fetchUrl: url.href, hostHeader: null, serverName: undefined, peer: `proxy ${proxyUrl.host}` };
-  }
   // isAllowedAddress is false for non-IPs, so normalizeIp cannot return null here.
   const address = bracket(normalizeIp(allowed) ?? allowed);
   const port = url.port || (url.protocol === "https:" ? "443" : "80");
@@ -155,7 +151,9 @@ async function pickRoute(url: URL, options: SenderOptions, proxyUrl: URL | null)
     fetchUrl: `${url.protocol}//${address}${portPart}${url.pathname}${url.search}`,
     hostHeader: url.host,
     serverName: isIP(host) === 0 ? host.replace(/\.$/, "") : undefined,
-    peer: `${address}:${port}`,
+    // Through a proxy too: the request line (absolute-form, or CONNECT for https) names the checked
+    // address, so the proxy cannot resolve the name again into a blocked range; Host/SNI keep the name.
+    peer: proxyUrl === null ? `${address}:${port}` : `${address}:${port} via proxy ${proxyUrl.host}`,
   };
 }
 
