@@ -7,7 +7,9 @@ import { eventRoutes } from "../api/events";
 import { inboundLogRoutes } from "../api/inbound-log";
 import { healthRoutes } from "../api/health";
 import { resourceRoutes } from "../api/resources";
+import { statsRoutes } from "../api/stats";
 import { webhookRoutes } from "../api/webhooks";
+import { uiRoutes } from "../ui/routes";
 import type { IpSet } from "../net/cidr";
 import type { ApiKeyVerifier } from "../security/api-keys";
 import { readBodyLimited } from "./body";
@@ -233,5 +235,7 @@ function buildApp(deps: HttpDeps) {
     .use(eventRoutes(deps))
     .use(resourceRoutes(deps))
     .use(deliveryRoutes(deps))
-    .use(inboundLogRoutes(deps));
+    .use(inboundLogRoutes(deps))
+    .use(statsRoutes(deps))
+    .use(uiRoutes());
 }

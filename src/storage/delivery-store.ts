@@ -93,6 +93,7 @@ export function sqliteDeliveryStore(
   const oldest = db.query<{ t: number | null }, []>(
     "SELECT MIN(t) AS t FROM (SELECT MIN(created_at) AS t FROM deliveries WHERE status = 'pending' UNION ALL SELECT MIN(created_at) FROM deliveries WHERE status = 'failed')",
   );
+  const attemptsAfter = db.query<{ n: number }, [number]>("SELECT COUNT(*) AS n FROM attempts WHERE attempted_at >= ?");
   const recover = db.query(
     `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ?
      WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL`,
@@ -200,6 +201,7 @@ export function sqliteDeliveryStore(
       return counts;
     },
     oldestUnfinishedAt: () => oldest.get()?.t ?? null,
+    attemptsSince: (since) => attemptsAfter.get(since)?.n ?? 0,
     recover: (webhookId, since, now) => {
       const n = recover.run(now, now, webhookId, since).changes;
       if (n > 0) onEnqueued();

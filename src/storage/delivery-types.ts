@@ -99,5 +99,7 @@ export interface DeliveryStore {
   countByStatus(): Record<DeliveryStatus, number>;
   /** oldestUnfinishedAt is the created_at of the oldest pending or failed delivery, or null. */
   oldestUnfinishedAt(): number | null;
+  /** attemptsSince counts attempts made at or after `since` (ms), off the attempts_by_time index. */
+  attemptsSince(since: number): number;
 }
 

@@ -4,6 +4,7 @@ import { inbound } from "./003-inbound";
 import { deliveryStatusIndex } from "./004-delivery-status-index";
 import { dropDeliveriesCreated } from "./005-drop-deliveries-created";
 import { inboundEventIndex } from "./006-inbound-event-index";
+import { attemptsTimeIndex } from "./007-attempts-time-index";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -13,4 +14,7 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated, inboundEventIndex];
+export const MIGRATIONS: readonly Migration[] = [
+  initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated, inboundEventIndex,
+  attemptsTimeIndex,
+];

@@ -1,0 +1,39 @@
+// The dashboard's shell and assets without a browser: headers on every answer, no auth needed, no inline code.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../support/test-server";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.stop());
+
+test.each([
+  ["/ui", 200, "text/html"],
+  ["/ui/", 200, "text/html"],
+  ["/ui/app.js", 200, "text/javascript"],
+  ["/ui/style.css", 200, "text/css"],
+  ["/ui/missing.js", 404, "text/plain"],
+])("GET %s is %d %s with CSP and nosniff, no key needed", async (path, status, type) => {
+  const res = await fetch(`${server.url}${path}`);
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toStartWith(type);
+  expect(res.headers.get("content-security-policy")).toBe("default-src 'self'");
+  expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  expect(res.headers.get("access-control-allow-origin")).toBeNull();
+});
+
+test("the shell has no inline script or style, and the module never uses innerHTML", async () => {
+  const html = await (await fetch(`${server.url}/ui`)).text();
+  expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+  expect(html).not.toMatch(/<style|style=/);
+  const js = await (await fetch(`${server.url}/ui/app.js`)).text();
+  expect(js).toContain("textContent");
+  expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+});
+
+test("/v1 still needs a key, and sends no CORS headers", async () => {
+  const res = await fetch(`${server.url}/v1/stats`, { headers: { origin: "https://evil.example" } });
+  expect(res.status).toBe(401);
+  expect(res.headers.get("access-control-allow-origin")).toBeNull();
+});
