@@ -20,6 +20,7 @@ export function inboundJson(r: InboundRecord, withBody: boolean) {
     event_id: r.event_id,
     client_ip: r.client_ip,
     size: r.size,
+    body_sha256: r.body_sha256,
     headers: r.headers,
     received_at: isoTime(r.received_at),
     ...(withBody ? { body: r.body } : {}),

@@ -24,6 +24,7 @@ export interface InboundDeps {
   readonly onOutcome?: (source: string, outcome: string) => void;
 }
 
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const DEDUPE_WINDOW_MS = 24 * 60 * 60 * 1000;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const invalidBody = (message: string, details: ErrorDetail[]) => new ApiError("invalid_body", message, details);
@@ -76,11 +77,12 @@ export function createInboundReceiver(deps: InboundDeps) {
     return out;
   };
 
-  const check = async (source: Source, request: Request, clientIp: string, now: number) => {
+  const check = async (source: Source, request: Request, clientIp: string, received: { body?: Uint8Array }) => {
     if (source.allow_ips.size > 0 && !source.allow_ips.has(clientIp)) {
       throw new ApiError("ip_not_allowed", `client address ${clientIp} is not in this source's allow_ips`);
     }
     const body = await readBodyLimited(request, deps.maxBody);
+    received.body = body;
     const auth = authenticate(source, body, request.headers);
     if (!auth.ok) throw new ApiError(auth.code, auth.message);
     const connectorHeader = request.headers.get(source.connector_header);
@@ -121,14 +123,18 @@ export function createInboundReceiver(deps: InboundDeps) {
     const now = deps.clock.now();
     const base: InboundRecord = {
       id: newId("in"), source: source.id, status: "accepted", reason: null, event_id: null, client_ip: clientIp,
-      headers: storedHeaders(source, request.headers), body: null, size: 0, received_at: now,
+      headers: storedHeaders(source, request.headers), body: null, body_sha256: null, size: 0, received_at: now,
     };
-    const reject = (error: ApiError, size: number): never => {
+    // A rejection keeps the body's size and SHA-256 (never the body, never the expected signature), so
+    // a sender can compare with what it signed: a different hash means the bytes changed on the way.
+    const reject = (error: ApiError, body: Uint8Array | undefined): never => {
+      const size = body?.byteLength ?? Number(request.headers.get("content-length") ?? 0);
+      const bodySha256 = body === undefined ? null : sha256(body);
       deps.onOutcome?.(source.id, error.code);
-      log.warn("inbound request rejected", { source: source.id, reason: error.code, size, client_ip: clientIp, inbound_id: base.id });
+      log.warn("inbound request rejected", { source: source.id, reason: error.code, size, body_sha256: bodySha256, client_ip: clientIp, inbound_id: base.id });
       if (error.status < 500 && budget.take(source.id, now)) {
         try {
-          deps.storage.inbound.logRejected({ ...base, status: "rejected", reason: error.code, size });
+          deps.storage.inbound.logRejected({ ...base, status: "rejected", reason: error.code, size, body_sha256: bodySha256 });
         } catch {
           // best effort: the log line above already says what happened
         }
@@ -136,10 +142,11 @@ export function createInboundReceiver(deps: InboundDeps) {
       throw error;
     };
     let accepted: Awaited<ReturnType<typeof check>>;
+    const received: { body?: Uint8Array } = {};
     try {
-      accepted = await check(source, request, clientIp, now);
+      accepted = await check(source, request, clientIp, received);
     } catch (error) {
-      if (error instanceof ApiError) reject(error, Number(request.headers.get("content-length") ?? 0));
+      if (error instanceof ApiError) reject(error, received.body);
       throw error;
     }
     const event = buildEvent(accepted.eventType, accepted.text, "inbound", now);
@@ -148,7 +155,7 @@ export function createInboundReceiver(deps: InboundDeps) {
       record: { ...base, event_id: event.id, body: accepted.text, size: accepted.body.byteLength },
       event,
       dedupeKey,
-      bodyHash: createHash("sha256").update(accepted.body).digest("hex"),
+      bodyHash: sha256(accepted.body),
       dedupeWindowMs: DEDUPE_WINDOW_MS,
       rateLimit: source.rate_limit,
       now,
@@ -159,11 +166,11 @@ export function createInboundReceiver(deps: InboundDeps) {
     });
     switch (outcome.kind) {
       case "reused":
-        return reject(new ApiError("idempotency_key_reused", "this webhook-id / Idempotency-Key was used with a different body in the last 24 h"), accepted.body.byteLength);
+        return reject(new ApiError("idempotency_key_reused", "this webhook-id / Idempotency-Key was used with a different body in the last 24 h"), accepted.body);
       case "rate_limited":
         return reject(
           new ApiError("rate_limited", `source ${source.id} is over its rate limit; retry in ${outcome.retryAfterSec} s`, [], { "retry-after": String(outcome.retryAfterSec) }),
-          accepted.body.byteLength,
+          accepted.body,
         );
       case "duplicate":
         deps.onOutcome?.(source.id, "duplicate");

@@ -8,7 +8,7 @@ interface InboundRow extends Omit<InboundRecord, "headers"> {
   headers: string;
 }
 
-const COLUMNS = "id, source, status, reason, event_id, client_ip, headers, body, size, received_at";
+const COLUMNS = "id, source, status, reason, event_id, client_ip, headers, body, body_hash AS body_sha256, size, received_at";
 
 function fromRow(row: InboundRow): InboundRecord {
   return { ...row, headers: JSON.parse(row.headers) as Record<string, string> };
@@ -53,7 +53,7 @@ export function sqliteInboundStore(
       const seen = earlier.get(record.source, q.dedupeKey, now - q.dedupeWindowMs);
       if (seen) {
         if (seen.body_hash !== q.bodyHash) return { kind: "reused" };
-        write({ ...record, status: "duplicate", event_id: seen.event_id, body: null }, null, null);
+        write({ ...record, status: "duplicate", event_id: seen.event_id, body: null }, null, q.bodyHash);
         return { kind: "duplicate", eventId: seen.event_id ?? "" };
       }
     }
@@ -77,7 +77,7 @@ export function sqliteInboundStore(
       return outcome;
     },
     logRejected: (record) => {
-      write(record, null, null);
+      write(record, null, record.body_sha256);
     },
     get: (id) => {
       const row = getOne.get(id);
@@ -88,7 +88,7 @@ export function sqliteInboundStore(
       // The list leaves out bodies; GET /v1/inbound/:id shows one.
       return db
         .query<InboundRow, (string | number)[]>(
-          `SELECT id, source, status, reason, event_id, client_ip, headers, NULL AS body, size, received_at FROM inbound ${clause} ORDER BY id DESC LIMIT ?`,
+          `SELECT id, source, status, reason, event_id, client_ip, headers, NULL AS body, body_hash AS body_sha256, size, received_at FROM inbound ${clause} ORDER BY id DESC LIMIT ?`,
         )
         .all(...args, limit)
         .map(fromRow);

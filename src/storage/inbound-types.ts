@@ -14,6 +14,8 @@ export interface InboundRecord {
   client_ip: string;
   headers: Record<string, string>;
   body: string | null;
+  /** body_sha256: hex SHA-256 of the body as received (also for rejections, whose body is not kept). */
+  body_sha256: string | null;
   size: number;
   received_at: number;
 }

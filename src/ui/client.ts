@@ -582,17 +582,18 @@ async function inboundPage(source: string, status: string): Promise<void> {
       field("inbound-status", "Status", st),
       el("button", { type: "submit", class: "secondary" }, "Show"),
     ),
-    el("p", { class: "muted" }, "Rejected requests are logged with their size and reason only; their bodies are never stored."),
+    el("p", { class: "muted" }, "Rejected requests are logged with their reason, size and body SHA-256 only; their bodies are never stored. Compare the SHA-256 with the bytes your sender signed: a different hash means the body changed on the way."),
     page.data.length === 0
       ? el("p", {}, "No inbound requests.")
       : table(
-          ["Received", "Source", "Status", "Reason", "Body size", "Client IP", "Event"],
+          ["Received", "Source", "Status", "Reason", "Body size", "Body SHA-256", "Client IP", "Event"],
           page.data.map((r: Json) => [
             when(r.received_at),
             r.source,
             badge(r.status),
             r.reason ?? "",
             `${r.size} bytes`,
+            r.body_sha256 ?? "—",
             r.client_ip,
             r.event_id ?? "—",
           ]),

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { join } from "node:path";
 import { standardSignature } from "../../src/delivery/sign";
 import { rawRequest } from "../support/raw-http";
@@ -239,5 +239,23 @@ describe("dedupe keys", () => {
     const b = erp({ message: "long b" });
     expect((await send("psft-payroll", a, { "x-hookd-signature": sign(a), "idempotency-key": `${prefix}-a` })).status).toBe(200);
     expect((await send("psft-payroll", b, { "x-hookd-signature": sign(b), "idempotency-key": `${prefix}-b` })).status).toBe(200);
+  });
+});
+
+describe("explaining a failed signature", () => {
+  test("a rejected request records the body's size and SHA-256, never the body or the expected signature", async () => {
+    const body = erp({ message: "signed with the wrong secret" });
+    const wrong = sign(body, "not-the-secret");
+    const answer = await send("psft-payroll", body, { "x-hookd-signature": wrong });
+    expect(answer.status).toBe(401);
+    const rows = (await server.api("GET", "/v1/inbound?source=psft-payroll&status=rejected&limit=500")).body.data;
+    const row = rows.find((r: { body_sha256: string | null }) => r.body_sha256 === createHash("sha256").update(body).digest("hex"));
+    expect(row).toBeDefined();
+    expect(row.size).toBe(Buffer.byteLength(body));
+    expect(row.reason).toBe("invalid_signature");
+    const one = (await server.api("GET", `/v1/inbound/${row.id}`));
+    expect(one.body.data.body).toBeNull();
+    expect(one.text).not.toContain(sign(body).slice(7));
+    expect(one.text).not.toContain(wrong.slice(7));
   });
 });
