@@ -71,20 +71,22 @@ export class GroupCommit {
     }
   }
 
-  /** commit runs a batch inside the transaction flush() began. */
+  /**
+   * commit runs a batch inside the transaction flush() began. Operations almost never fail (requests
+   * are validated first), so the batch first runs without savepoints, which would cost a side journal
+   * of every touched page per write; only if one throws is the transaction rolled back and the batch
+   * run again with one savepoint per operation, so the failure stays its own. Operations must
+   * therefore be safe to run twice (they only write through this transaction).
+   */
   private commit(batch: Pending[]): void {
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      for (const p of batch) {
-        this.db.run("SAVEPOINT op");
-        try {
-          outcomes.push({ ok: true, value: p.op() });
-          this.db.run("RELEASE op");
-        } catch (error) {
-          this.db.run("ROLLBACK TO op");
-          this.db.run("RELEASE op");
-          outcomes.push({ ok: false, value: error });
-        }
+      try {
+        for (const p of batch) outcomes.push({ ok: true, value: p.op() });
+      } catch {
+        this.db.run("ROLLBACK");
+        this.db.run("BEGIN IMMEDIATE");
+        outcomes = batch.map((p) => this.isolated(p));
       }
       this.db.run("COMMIT");
     } catch (error) {
@@ -97,6 +99,23 @@ export class GroupCommit {
       return;
     }
     this.onBatch(batch.length);
+    this.settle(batch, outcomes);
+  }
+
+  private isolated(p: Pending): { ok: boolean; value: unknown } {
+    this.db.run("SAVEPOINT op");
+    try {
+      const value = p.op();
+      this.db.run("RELEASE op");
+      return { ok: true, value };
+    } catch (error) {
+      this.db.run("ROLLBACK TO op");
+      this.db.run("RELEASE op");
+      return { ok: false, value: error };
+    }
+  }
+
+  private settle(batch: Pending[], outcomes: { ok: boolean; value: unknown }[]): void {
     batch.forEach((p, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) p.resolve(outcome.value);

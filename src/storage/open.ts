@@ -12,6 +12,9 @@ export function openDatabase(path: string, busyTimeoutMs = 5000): Database {
   // FULL: an acknowledged event survives power loss, not only a process crash.
   db.run("PRAGMA synchronous = FULL");
   db.run("PRAGMA foreign_keys = ON");
+  // Statement journals (savepoints, multi-row updates) stay in memory instead of spilling to a temp
+  // file once a transaction passes 64 KiB; they are rebuilt from the WAL after a crash anyway.
+  db.run("PRAGMA temp_store = MEMORY");
   return db;
 }
 

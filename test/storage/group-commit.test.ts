@@ -1,0 +1,55 @@
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { GroupCommit } from "../../src/storage/group-commit";
+
+function setup() {
+  const db = new Database(":memory:");
+  db.run("PRAGMA foreign_keys = ON");
+  db.run("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+  db.run("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)");
+  db.run("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)");
+  const batches: number[] = [];
+  return { db, commits: new GroupCommit(db, 512, (n) => batches.push(n)), batches };
+}
+const count = (db: Database, table: string) => db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n;
+
+describe("GroupCommit", () => {
+  test("operations queued in one turn share one commit and each gets its own result", async () => {
+    const { db, commits, batches } = setup();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => commits.run(() => db.run("INSERT INTO t (n) VALUES (?)", [i]).changes + i)));
+    expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(batches).toEqual([50]);
+    expect(count(db, "t")).toBe(50);
+  });
+
+  test("a failing operation is rejected alone; the others commit once each", async () => {
+    const { db, commits, batches } = setup();
+    const ops = [1, 2, 2, 3].map((n) => commits.run(() => db.run("INSERT INTO t (n) VALUES (?)", [n])));
+    const settled = await Promise.allSettled(ops);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    expect(db.query("SELECT n FROM t ORDER BY n").all()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(batches).toEqual([4]);
+  });
+
+  test("a failed COMMIT rejects every operation of the batch and keeps none of them", async () => {
+    const { db, commits, batches } = setup();
+    db.run("INSERT INTO parent (id) VALUES (1)");
+    const ok = commits.run(() => db.run("INSERT INTO child (id, parent) VALUES (1, 1)"));
+    const orphan = commits.run(() => db.run("INSERT INTO child (id, parent) VALUES (2, 99)")); // fails only at COMMIT
+    const settled = await Promise.allSettled([ok, orphan]);
+    expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected"]);
+    expect(count(db, "child")).toBe(0);
+    expect(batches).toEqual([]);
+    await commits.run(() => db.run("INSERT INTO child (id, parent) VALUES (3, 1)"));
+    expect(count(db, "child")).toBe(1);
+  });
+
+  test("maxBatch 1 commits every operation on its own (group commit off)", async () => {
+    const db = new Database(":memory:");
+    db.run("CREATE TABLE t (n INTEGER)");
+    const batches: number[] = [];
+    const commits = new GroupCommit(db, 1, (n) => batches.push(n));
+    await Promise.all([1, 2, 3].map((n) => commits.run(() => db.run("INSERT INTO t (n) VALUES (?)", [n]))));
+    expect(batches).toEqual([1, 1, 1]);
+  });
+});
