@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rng } from "../fuzz/kit";
 import { rawRequest } from "../support/raw-http";
 import { call, startTestServer, type TestServer } from "../support/test-server";
 
@@ -6,16 +7,6 @@ import { call, startTestServer, type TestServer } from "../support/test-server";
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const COUNT = 3000;
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = {
   connector_id: "erp",
