@@ -11,11 +11,10 @@
  * Run: npm run bench:ingest   (or: bun bench/ingest.ts [seconds=8] [warmup_seconds=2])
  * BENCH_HOOKD_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" passes Bun flags to the hookd children for profiling.
  */
-import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fmt, load, machine, measureFsync, percentile, spawnReceiver, startHookd, type Hookd } from "./support.ts";
+import { erpEventSource, fmt, load, machine, measureFsync, percentile, spawnReceiver, startHookd, type Hookd } from "./support.ts";
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const WARMUP_SECONDS = Number(process.argv[3] ?? 2);
@@ -34,24 +33,8 @@ console.log(`${SENDERS} concurrent senders, ~${BODY_BYTES} B signed erp-events t
 
 // ---- the requests ----
 
-const run = crypto.randomUUID().slice(0, 8);
-const stamp = new Date().toISOString();
-let seq = 0;
-const eventBody = (n: number, pad: string): string =>
-  `{"connector_id":"${SOURCE}","event_type":"integration.failed","timestamp":"${stamp}","severity":"error",` +
-  `"source":"PSFT-HR-PROD","message":"Integration run ${run}-${n} failed: interface HR_EMPL_SYNC stopped at step 4 of 7",` +
-  `"metadata":{"run_id":"${run}-${n}","node":"psft-app-03","queue":"HR_SYNC","attempt":1,"notes":"${pad}"}}`;
-const PAD = "x".repeat(Math.max(0, BODY_BYTES - eventBody(1_000_000, "").length));
-
-/** nextRequest builds one unique, valid erp-event and signs it as the sender recipe does (HMAC-SHA256 hex of the raw body). */
-function nextRequest(): { body: string; headers: Record<string, string> } {
-  const body = eventBody(seq++, PAD);
-  const signature = createHmac("sha256", SECRET).update(body).digest("hex");
-  return {
-    body,
-    headers: { "content-type": "application/json", "x-hookd-connector-id": SOURCE, "x-hookd-signature": `sha256=${signature}` },
-  };
-}
+const events = erpEventSource(SOURCE, SECRET, BODY_BYTES);
+const nextRequest = events.nextRequest;
 
 // ---- the client ----
 

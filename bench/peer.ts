@@ -18,11 +18,10 @@
  * Needs `webhook` on PATH (Debian/Ubuntu: apt-get install webhook); without it, says so and exits 0.
  */
 import type { Subprocess } from "bun";
-import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fmt, freePort, load, machine, percentile, startHookd, waitUntil, type Hookd } from "./support.ts";
+import { erpEventSource, fmt, freePort, load, machine, percentile, startHookd, waitUntil, type Hookd } from "./support.ts";
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -52,24 +51,9 @@ console.log(`${ROUNDS} rounds × ${SECONDS}s per target, order alternating each 
 
 // ---- the requests: the same generator for every target ----
 
-const run = crypto.randomUUID().slice(0, 8);
-const stamp = new Date().toISOString();
-let seq = 0;
-const eventBody = (n: number, pad: string): string =>
-  `{"connector_id":"${SOURCE}","event_type":"integration.failed","timestamp":"${stamp}","severity":"error",` +
-  `"source":"PSFT-HR-PROD","message":"Integration run ${run}-${n} failed: interface HR_EMPL_SYNC stopped at step 4 of 7",` +
-  `"metadata":{"run_id":"${run}-${n}","node":"psft-app-03","queue":"HR_SYNC","attempt":1,"notes":"${pad}"}}`;
-const PAD = "x".repeat(Math.max(0, BODY_BYTES - eventBody(1_000_000, "").length));
-const sign = (body: string): string => `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`;
-
-/** nextRequest builds one unique, valid erp-event signed as the sender recipe does (`sha256=` + hex HMAC of the raw body). */
-function nextRequest(): { body: string; headers: Record<string, string> } {
-  const body = eventBody(seq++, PAD);
-  return {
-    body,
-    headers: { "content-type": "application/json", "x-hookd-connector-id": SOURCE, "x-hookd-signature": sign(body) },
-  };
-}
+const events = erpEventSource(SOURCE, SECRET, BODY_BYTES);
+const nextRequest = events.nextRequest;
+const sign = events.sign;
 
 // ---- webhook as a child process ----
 
@@ -248,7 +232,7 @@ async function phase(target: Target, seconds: number, tally: Tally): Promise<voi
 
 /** probe sends one request with the given signature header (null: none) and returns status and text. */
 async function probe(url: string, signature: string | null): Promise<string> {
-  const body = eventBody(seq++, PAD);
+  const body = events.nextBody();
   const headers: Record<string, string> = { "content-type": "application/json", "x-hookd-connector-id": SOURCE };
   if (signature !== null) headers["x-hookd-signature"] = signature === "good" ? sign(body) : signature === "bare" ? sign(body).slice(7) : signature;
   const response = await fetch(url, { method: "POST", proxy: false, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 /**
  * support holds what the benches share: wall-clock time comparable across processes, percentiles,
  * a counting receiver and `hookd serve` as child processes, and an fsync probe. Benches never
@@ -283,4 +284,35 @@ export const load = (): string => `load ${loadavg()[0]!.toFixed(2)}`;
 /** machine describes where a figure was taken, for RESULTS.md. */
 export function machine(): string {
   return `${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.arch}, Bun ${Bun.version}`;
+}
+
+/** ErpEventSource makes unique, valid ~`bytes`-long erp-events for one source and signs them as the sender recipe does. */
+export interface ErpEventSource {
+  nextBody(): string;
+  /** sign is `sha256=` + hex HMAC-SHA256 of the raw body with the source's secret. */
+  sign(body: string): string;
+  /** nextRequest is a signed request: body plus the headers a documented sender sends. */
+  nextRequest(): { body: string; headers: Record<string, string> };
+}
+
+/** erpEventSource is shared by the ingest and peer benches, so both drive exactly the same requests. */
+export function erpEventSource(source: string, secret: string, bytes: number): ErpEventSource {
+  const run = crypto.randomUUID().slice(0, 8);
+  const stamp = new Date().toISOString();
+  let seq = 0;
+  const eventBody = (n: number, pad: string): string =>
+    `{"connector_id":"${source}","event_type":"integration.failed","timestamp":"${stamp}","severity":"error",` +
+    `"source":"PSFT-HR-PROD","message":"Integration run ${run}-${n} failed: interface HR_EMPL_SYNC stopped at step 4 of 7",` +
+    `"metadata":{"run_id":"${run}-${n}","node":"psft-app-03","queue":"HR_SYNC","attempt":1,"notes":"${pad}"}}`;
+  const pad = "x".repeat(Math.max(0, bytes - eventBody(1_000_000, "").length));
+  const sign = (body: string) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+  const nextBody = () => eventBody(seq++, pad);
+  return {
+    nextBody,
+    sign,
+    nextRequest() {
+      const body = nextBody();
+      return { body, headers: { "content-type": "application/json", "x-hookd-connector-id": source, "x-hookd-signature": sign(body) } };
+    },
+  };
 }

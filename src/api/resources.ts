@@ -52,7 +52,7 @@ export function resourceRoutes(deps: ApiDeps) {
   return adminPlugin("resources")
     .post(
       "/v1/resources",
-      async ({ body, set, request }) => {
+      async ({ body, request }) => {
         const now = deps.clock.now();
         const resource: ResourceRecord = {
           id: newId("res"), type: body.type ?? "resource", name: body.name, status: body.status ?? "active",

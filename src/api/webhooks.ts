@@ -89,7 +89,7 @@ export function webhookRoutes(deps: ApiDeps) {
   return adminPlugin("webhooks")
     .post(
       "/v1/webhooks",
-      ({ body, set, request }) => {
+      ({ body, request }) => {
         rejectIfAny(problems(body));
         const now = deps.clock.now();
         const record: WebhookRecord = {
