@@ -141,10 +141,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `${listener.scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${listener.port}`;
-  logStartupReport(config, storage, `${host}:${listener.port}`, log);
+  const retention = scheduleRetention(storage, config, clock, log);
+  logStartupReport(config, storage, `${host}:${listener.port}`, log, retention.nextRun());
   wakeScheduler = () => scheduler.wake();
   scheduler.start();
-  const retention = scheduleRetention(storage, config, clock, log);
   let stopped = false;
   return {
     url,

@@ -54,7 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
       }
       if (args.command === "serve") return serveCommand(loaded.config, loaded.path);
-      if (args.command === "cleanup") return cleanupCommand(loaded.config, out);
+      if (args.command === "cleanup") return cleanupCommand(loaded.config, out, err);
       if (args.command === "backup") return backupCommand(loaded.config, args.positional[0]!, args.force, out, err);
       out(`# ${loaded.path}: valid\n${renderEffectiveConfig(loaded.config)}`);
       return 0;

@@ -13,7 +13,7 @@ function fileSize(path: string): number {
 }
 
 /** logStartupReport says what this hookd serves, from where, with what backlog, and what looks risky. */
-export function logStartupReport(config: Config, storage: Storage, listen: string, log: Logger): void {
+export function logStartupReport(config: Config, storage: Storage, listen: string, log: Logger, retentionNextRun: Date | null): void {
   const queue = storage.deliveries.countByStatus();
   log.info("hookd started", {
     listen,
@@ -24,7 +24,8 @@ export function logStartupReport(config: Config, storage: Storage, listen: strin
     active_endpoints: storage.webhooks.activeIds().length,
     queue_pending: queue.pending,
     queue_failed: queue.failed,
-    retention_next_run: config.retention.cleanup_cron,
+    retention_cron: config.retention.cleanup_cron,
+    retention_next_run: retentionNextRun?.toISOString() ?? null,
   });
   for (const warning of riskySettings(config)) log.warn(warning.msg, { setting: warning.setting });
 }

@@ -1,9 +1,15 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
-/** openDatabase opens (creating if needed) the SQLite file with hookd's pragmas, all set here and only here. */
-export function openDatabase(path: string, busyTimeoutMs = 5000): Database {
+/**
+ * openDatabase opens the SQLite file with hookd's pragmas, all set here and only here; it creates the
+ * file (and its directory) unless `create` is false, when a missing file is an error naming the path.
+ */
+export function openDatabase(path: string, busyTimeoutMs = 5000, create = true): Database {
+  if (!create && path !== ":memory:" && !existsSync(path)) {
+    throw new Error(`no database at ${path} ([storage] path); is this the config \`hookd serve\` uses?`);
+  }
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   // busy_timeout first: switching to WAL itself needs a lock another process may briefly hold.

@@ -6,7 +6,7 @@ import { GroupCommit } from "./group-commit";
 import { sqliteIdempotencyStore } from "./idempotency-store";
 import { sqliteInboundStore } from "./inbound-store";
 import { sqliteMaintenanceStore } from "./maintenance-store";
-import { migrate } from "./migrate";
+import { migrate, requireCurrentSchema } from "./migrate";
 import { openDatabase } from "./open";
 import { sqliteResourceStore } from "./resource-store";
 import type { EventOrigin, Storage } from "./types";
@@ -25,6 +25,11 @@ export interface StorageOptions {
   blockingBusyMs?: number;
   /** groupCommitMaxBatch caps writes per commit; 1 turns group commit off (benchmarks compare the two). */
   groupCommitMaxBatch?: number;
+  /**
+   * besideServer: for commands that run next to a `serve` (backup, cleanup): the database must already
+   * exist and have this binary's schema; nothing is created or migrated.
+   */
+  besideServer?: boolean;
   /** onEventStored hears of each event once it is durable (metrics). */
   onEventStored?: (origin: EventOrigin) => void;
 }
@@ -34,8 +39,15 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
   const busyMs = options.busyTimeoutMs ?? 5000;
   // The connection itself waits only briefly (a synchronous wait freezes the event loop); batched
   // writes keep retrying asynchronously up to busyMs.
-  const db = openDatabase(path, Math.min(busyMs, options.blockingBusyMs ?? SYNC_BUSY_MS));
-  const migrationsApplied = migrate(db, clock.now());
+  const db = openDatabase(path, Math.min(busyMs, options.blockingBusyMs ?? SYNC_BUSY_MS), !options.besideServer);
+  let migrationsApplied: number[] = [];
+  try {
+    if (options.besideServer) requireCurrentSchema(db);
+    else migrationsApplied = migrate(db, clock.now());
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const commits = new GroupCommit(db, options.groupCommitMaxBatch ?? 512, options.onBatch, busyMs);
   const webhooks = sqliteWebhookStore(db);
   const onEnqueued = () => options.onEnqueued?.();

@@ -45,6 +45,8 @@ describe("hookd backup", () => {
 
   test("refuses an existing destination (exit 1) unless --force", async () => {
     const site = hookdSite();
+    const h = await site.start();
+    cleanup.push(() => h.proc.kill("SIGKILL"));
     const dest = join(site.dir, "exists.db");
     writeFileSync(dest, "keep me");
     const config = join(site.dir, "hookd.toml");
@@ -70,5 +72,35 @@ describe("hookd cleanup", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^removed: 0 deliveries, 0 events, 0 inbound, 0 idempotencyKeys, 0 rateWindows/);
     expect((await h.api("GET", "/v1/events")).body.data).toHaveLength(1);
+  });
+
+  test("refuses (exit 1) when [storage] path has no database, and creates none", async () => {
+    const site = hookdSite();
+    const dbPath = join(site.dir, "hookd.db");
+    const result = await runCli(["backup", "--config", join(site.dir, "hookd.toml"), join(site.dir, "copy.db")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`no database at ${dbPath}`);
+    expect(existsSync(dbPath)).toBe(false);
+    expect(existsSync(join(site.dir, "copy.db"))).toBe(false);
+    const clean = await runCli(["cleanup", "--config", join(site.dir, "hookd.toml")]);
+    expect({ code: clean.code, created: existsSync(dbPath) }).toEqual({ code: 1, created: false });
+  });
+
+  test("refuses (exit 1) a database on another schema version instead of migrating it under its server", async () => {
+    const site = hookdSite();
+    const h = await site.start();
+    h.proc.kill("SIGTERM");
+    expect(await h.proc.exited).toBe(0);
+    const dbPath = join(site.dir, "hookd.db");
+    const db = new Database(dbPath);
+    const newest = db.query<{ v: number }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v;
+    db.run("DELETE FROM schema_migrations WHERE version = ?", [newest]); // as if an older hookd made it
+    db.close();
+    const result = await runCli(["backup", "--config", join(site.dir, "hookd.toml"), join(site.dir, "copy.db")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`database schema version ${newest - 1} is older than this hookd (${newest})`);
+    const after = new Database(dbPath, { readonly: true });
+    expect(after.query<{ v: number }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v).toBe(newest - 1);
+    after.close();
   });
 });

@@ -155,6 +155,10 @@ describe("hookd serve", () => {
     const report = logs.find((l) => l.msg === "hookd started");
     expect(report).toMatchObject({ level: "info", active_endpoints: 0, queue_pending: 0, tls: false });
     expect(report.listen).toBe(`127.0.0.1:${port}`);
+    // The next retention run is a time in the future (default cron "0 3 * * *": within a day), not the pattern.
+    const untilRetention = Date.parse(report.retention_next_run) - Date.parse(report.time);
+    expect(untilRetention).toBeGreaterThan(0);
+    expect(untilRetention).toBeLessThanOrEqual(25 * 3600_000);
     expect(logs.at(-1).msg).toBe("hookd stopped");
     for (const l of logs) expect(typeof l.time).toBe("string");
   });
