@@ -21,6 +21,7 @@ import type { Metrics } from "../metrics/metrics";
 import { clientIp as resolveClientIp } from "../net/client-ip";
 import { requestIdFor } from "./request-id";
 import { elysiaValidationDetails } from "./validation";
+import { allowedMethods } from "./route-methods";
 
 /** InboundHandler answers POST /in/:source; it reads the body itself, in the order SPEC §7 sets. */
 export type InboundHandler = (request: Request, sourceId: string, clientIp: string, log: Logger) => Promise<Response>;
@@ -196,7 +197,7 @@ export function jsonDepth(text: string): number {
 }
 
 function buildApp(deps: HttpDeps) {
-  return new Elysia()
+  const app = new Elysia()
     .use(
       openapi({
         provider: null,
@@ -221,6 +222,11 @@ function buildApp(deps: HttpDeps) {
       }
       if (code === "NOT_FOUND") {
         const path = new URL(request.url).pathname;
+        const allowed = allowedMethods(app.routes, path);
+        if (allowed.length > 0 && !allowed.includes(request.method)) {
+          const allow = allowed.join(", ");
+          return errorResponse(new ApiError("method_not_allowed", `${path} accepts ${allow}, not ${request.method}`, [], { allow }), requestId);
+        }
         return errorResponse(new ApiError("not_found", `no route ${request.method} ${path}`), requestId);
       }
       if (code === "PARSE") {
@@ -238,4 +244,5 @@ function buildApp(deps: HttpDeps) {
     .use(inboundLogRoutes(deps))
     .use(statsRoutes(deps))
     .use(uiRoutes());
+  return app;
 }
