@@ -17,26 +17,40 @@ const senders = blocks.filter((s) => s.runnable && s.role === "sender");
 
 const HOST = "https://hookd.example.com";
 const SOURCE = "psft-payroll";
-/** Each auth kind gets its own source, named unlike the placeholder so a snippet that ignores SOURCE fails. */
-const sources: Record<string, { id: string; secret: string | null; placeholder: string | null }> = {
-  hmac: { id: "docs-hmac", secret: `hmac secret ${randomBytes(6).toString("hex")} with spaces & symbols`, placeholder: "YOUR_SOURCE_SECRET" },
-  token: { id: "docs-token", secret: `tok_${randomBytes(16).toString("hex")}`, placeholder: "YOUR_SOURCE_SECRET" },
-  "standard-webhooks": { id: "docs-sw", secret: `whsec_${randomBytes(32).toString("base64")}`, placeholder: "whsec_YOUR_SOURCE_SECRET" },
-  none: { id: "docs-open", secret: null, placeholder: null },
+// The sources are the ones the guide's own `toml test config` block prints, so a recipe that does not fit
+// the printed configuration fails here. Only this changes: allow_ips becomes 127.0.0.1, each secret_env
+// names a fresh random secret, and ids change ("psft-payroll" → "psft_payroll_t"), so a recipe that ignores
+// its SOURCE value fails.
+const configBlocks = blocks.filter((s) => s.runnable && s.role === "config");
+const docSources = (Bun.TOML.parse(configBlocks[0]?.code ?? "") as { sources?: Record<string, unknown>[] }).sources ?? [];
+const SECRETS: Record<string, { secret: string; placeholder: string }> = {
+  hmac: { secret: `hmac secret ${randomBytes(6).toString("hex")} with spaces & symbols`, placeholder: "YOUR_SOURCE_SECRET" },
+  token: { secret: `tok_${randomBytes(16).toString("hex")}`, placeholder: "YOUR_SOURCE_SECRET" },
+  "standard-webhooks": { secret: `whsec_${randomBytes(32).toString("base64")}`, placeholder: "whsec_YOUR_SOURCE_SECRET" },
 };
+const testId = (id: unknown) => `${String(id).replace(/-/g, "_")}_t`;
+const sources: Record<string, { id: string; secret: string | null; placeholder: string | null; toml: string; env: Record<string, string> }> = {};
+for (const entry of docSources) {
+  const auth = String(entry.auth);
+  const secret = SECRETS[auth] ?? null;
+  const env: Record<string, string> = {};
+  const lines = Object.entries(entry).map(([key, value]) => {
+    if (key === "allow_ips" && Array.isArray(value) && value.length > 0) return 'allow_ips = ["127.0.0.1/32"]';
+    if (key === "secret_env" && secret) env[String(value)] = secret.secret;
+    if (key === "id") return `id = "${testId(value)}"`;
+    return `${key} = ${JSON.stringify(value)}`;
+  });
+  sources[auth] = { id: testId(entry.id), secret: secret?.secret ?? null, placeholder: secret?.placeholder ?? null, toml: lines.join("\n"), env };
+}
 
 let server: TestServer;
 let receiver: Receiver;
 
 beforeAll(async () => {
   receiver = startReceiver();
-  server = await startTestServer({
-    delivery: 'require_https = false\nallow_targets = ["127.0.0.0/8"]',
-    "[[sources]] # hmac": `id = "docs-hmac"\nauth = "hmac"\nsecret_env = "DOCS_HMAC"`,
-    "[[sources]] # token": `id = "docs-token"\nauth = "token"\nsecret_env = "DOCS_TOKEN"`,
-    "[[sources]] # sw": `id = "docs-sw"\nauth = "standard-webhooks"\nsecret_env = "DOCS_SW"`,
-    "[[sources]] # none": `id = "docs-open"\nauth = "none"\nallow_ips = ["127.0.0.1/32"]`,
-  }, { env: { DOCS_HMAC: sources.hmac!.secret!, DOCS_TOKEN: sources.token!.secret!, DOCS_SW: sources["standard-webhooks"]!.secret! } });
+  const sections: Record<string, string> = { delivery: 'require_https = false\nallow_targets = ["127.0.0.0/8"]' };
+  for (const [auth, source] of Object.entries(sources)) sections[`[[sources]] # ${auth}`] = source.toml;
+  server = await startTestServer(sections, { env: Object.assign({}, ...Object.values(sources).map((s) => s.env)) });
   const created = await server.api("POST", "/v1/webhooks", { url: `${receiver.url}/subscriber`, events: ["*"] });
   expect(created.status).toBe(201);
 });
@@ -58,6 +72,11 @@ function fill(s: Snippet, secret: string | null): string {
 }
 
 describe("docs/senders.md", () => {
+  test("its source configuration has one source of every auth kind, which the recipes run against", () => {
+    expect(configBlocks.length).toBe(1);
+    expect(Object.keys(sources).sort()).toEqual(["hmac", "none", "standard-webhooks", "token"]);
+  });
+
   test("has a shell, Node and Python sender for every auth kind that takes a secret", () => {
     for (const auth of ["hmac", "token", "standard-webhooks"]) {
       const langs = new Set(senders.filter((s) => s.attrs.auth === auth).map((s) => s.lang));
@@ -121,7 +140,7 @@ describe("docs/senders.md", () => {
     const table = text.slice(text.indexOf("### Errors and what to do"), text.indexOf("A 422 names every bad field"));
     const rows = [...table.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map((m) => [m[2]!, Number(m[1])] as const);
     for (const [code, status] of rows) expect({ code, status }).toEqual({ code, status: codeToStatus[code as keyof typeof codeToStatus] });
-    const inbound = ["unknown_source", "ip_not_allowed", "payload_too_large", "invalid_signature", "invalid_token", "connector_mismatch",
+    const inbound = ["method_not_allowed", "unknown_source", "ip_not_allowed", "payload_too_large", "invalid_signature", "invalid_token", "connector_mismatch",
       "invalid_body", "idempotency_key_reused", "rate_limited", "storage_unavailable", "internal_error"];
     expect(rows.map(([code]) => code).sort()).toEqual(inbound.sort());
   });
