@@ -87,7 +87,11 @@ export function createInboundReceiver(deps: InboundDeps) {
     if (!auth.ok) throw new ApiError(auth.code, auth.message);
     const connectorHeader = request.headers.get(source.connector_header);
     if (connectorHeader !== null && connectorHeader !== source.connector_id) {
-      throw new ApiError("connector_mismatch", `${source.connector_header} does not match this source's connector id`);
+      // The sender has authenticated by now, so naming both values gives nothing away and ends the guessing (ids are case-sensitive).
+      throw new ApiError(
+        "connector_mismatch",
+        `${source.connector_header} is ${JSON.stringify(connectorHeader.slice(0, 128))}, but this source's connector id is ${JSON.stringify(source.connector_id)} (case-sensitive)`,
+      );
     }
     let text: string;
     let parsed: unknown;
@@ -99,7 +103,8 @@ export function createInboundReceiver(deps: InboundDeps) {
     }
     const connectorId = (parsed as { connector_id?: unknown } | null)?.connector_id;
     if (typeof parsed === "object" && parsed !== null && connectorId !== undefined && connectorId !== source.connector_id) {
-      throw new ApiError("connector_mismatch", "the body's connector_id does not match this source's connector id", [
+      const sent = typeof connectorId === "string" ? JSON.stringify(connectorId.slice(0, 128)) : `a ${connectorId === null ? "null" : typeof connectorId}`;
+      throw new ApiError("connector_mismatch", `the body's connector_id is ${sent}, but this source's connector id is ${JSON.stringify(source.connector_id)} (case-sensitive)`, [
         { field: "connector_id", code: "mismatch", message: "must equal the connector id configured for this source" },
       ]);
     }

@@ -73,7 +73,9 @@ export function verifyStandardWebhooks(
   const skew = Math.abs(Math.floor(nowSec) - Number(timestamp));
   // Outside the window a captured request could be replayed, however valid its signature.
   if (skew > toleranceSec) {
-    return badSignature(`webhook-timestamp is ${skew} s away from the server's clock (tolerance ${toleranceSec} s)`);
+    // 13+ digits is a time in milliseconds (seconds reach 13 digits only after the year 33658).
+    const hint = timestamp.length >= 13 ? "; it looks like milliseconds: send whole seconds" : "";
+    return badSignature(`webhook-timestamp is ${skew} s away from the server's clock (tolerance ${toleranceSec} s)${hint}`);
   }
   const candidates = signature
     .split(" ")

@@ -113,6 +113,7 @@ describe("POST /in/:source — the SPEC §7 checks in order", () => {
     const answer = await send("monitor", body, { "x-auth-token": "tok-abc-123", "x-hookd-connector-id": "someone-else" });
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe("connector_mismatch");
+    expect(answer.body.error.message).toBe('X-Hookd-Connector-Id is "someone-else", but this source\'s connector id is "mon-7" (case-sensitive)');
   });
 
   test("broken JSON → 422 invalid_body", async () => {
@@ -128,6 +129,7 @@ describe("POST /in/:source — the SPEC §7 checks in order", () => {
     const answer = await send("psft-payroll", body, { "x-hookd-signature": sign(body) });
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe("connector_mismatch");
+    expect(answer.body.error.message).toBe('the body\'s connector_id is "other-connector", but this source\'s connector id is "psft-payroll" (case-sensitive)');
   });
 
   test("schema violations → 422 invalid_body naming every bad field", async () => {
