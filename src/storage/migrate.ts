@@ -27,8 +27,7 @@ export function requireCurrentSchema(db: Database, migrations: readonly Migratio
 export function migrate(db: Database, now: number, migrations: readonly Migration[] = MIGRATIONS): number[] {
   db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const row = db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get();
-  const current = row?.v ?? 0;
+  const current = schemaVersion(db);
   const newest = migrations.at(-1)?.version ?? 0;
   if (current > newest) {
     throw new Error(`database schema version ${current} is newer than this hookd (${newest}); upgrade hookd`);

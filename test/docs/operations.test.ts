@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { codeToStatus } from "../../src/http/errors";
 import { CLI, runCli, tempConfig, waitFor } from "../support/process";
 import { type Receiver, startReceiver } from "../support/receiver";
 import { call, startTestServer, type TestServer } from "../support/test-server";
-import { DOCS_DIR, docSnippets, fillPlaceholders, runSnippet, type Snippet, where } from "./snippets";
+import { configEnv, DOCS_DIR, docSnippets, fillPlaceholders, runSnippet, type Snippet, where } from "./snippets";
 
 // docs/operations.md is tested three ways: its Prometheus rules pass promtool and use only series a real hookd
 // exposes, its troubleshooting table covers exactly the error codes the source can produce, and its
@@ -390,22 +390,9 @@ describe("the troubleshooting table", () => {
 // ---------------------------------------------------------------------------------------------------------
 // config blocks: each loads with `hookd check-config`
 
-/** envNames collects the variable names of every `*_env` key in a TOML document. */
-function envNames(value: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) for (const v of value) envNames(v, out);
-  else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.endsWith("_env") && typeof v === "string" && v !== "") out.add(v);
-      else envNames(v, out);
-    }
-  }
-  return out;
-}
-
 describe("config blocks", () => {
   test.each(byRole("config").map((s) => [where(s), s] as const))("%s passes hookd check-config", async (_name, s: Snippet) => {
-    // A whsec_ value is a valid secret for every auth mode and a valid API key.
-    const env = Object.fromEntries([...envNames(Bun.TOML.parse(s.code))].map((n) => [n, `whsec_${randomBytes(32).toString("base64")}`]));
+    const env = configEnv(s.code);
     const { dir, path } = tempConfig(s.code);
     try {
       const run = await runCli(["check-config", "--config", path], { env });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { newSecret } from "../../src/api/webhooks";
 import { hexSignature, standardSignature } from "../../src/delivery/sign";
 import { freePort, waitFor } from "../support/process";
+import { type Received, type Receiver, startReceiver } from "../support/receiver";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { DOCS_DIR, docSnippets, fillPlaceholders, startSnippet, where, type RunningSnippet, type Snippet } from "./snippets";
 
@@ -34,52 +35,23 @@ async function cleanUp(): Promise<void> {
 }
 afterAll(cleanUp);
 
-/** Recorded is one request hookd sent, byte for byte (Bun.serve's Request keeps the raw body as bytes). */
-interface Recorded {
-  method: string;
-  path: string;
-  headers: [string, string][];
-  body: Uint8Array<ArrayBuffer>;
-}
-
-/**
- * startForwarder is the recording proxy between hookd and a snippet. test/support/receiver.ts reads the
- * body as text before its handler runs, so a handler there cannot forward the body; this one reads it as
- * bytes, records it, forwards method, headers (minus host/content-length) and body unchanged, and
- * answers with the snippet's status and body.
- */
-function startForwarder(target: string) {
-  const recorded: Recorded[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      const body = new Uint8Array(await request.arrayBuffer());
-      const headers = [...request.headers].filter(([name]) => name !== "host" && name !== "content-length");
-      const path = new URL(request.url).pathname;
-      recorded.push({ method: request.method, path, headers, body });
-      const answer = await fetch(`${target}${path}`, { method: request.method, headers, body, redirect: "manual" });
-      return new Response(await answer.arrayBuffer(), {
-        status: answer.status,
-        headers: { "content-type": answer.headers.get("content-type") ?? "text/plain" },
-      });
-    },
+/** startForwarder is the recording proxy between hookd and a snippet: it forwards each request unchanged and answers with the snippet's answer. */
+function startForwarder(target: string): Receiver {
+  return startReceiver(async (request, _n, body) => {
+    const headers = [...request.headers].filter(([name]) => name !== "host" && name !== "content-length");
+    const answer = await fetch(`${target}${new URL(request.url).pathname}`, { method: request.method, headers, body, redirect: "manual" });
+    return new Response(await answer.arrayBuffer(), {
+      status: answer.status,
+      headers: { "content-type": answer.headers.get("content-type") ?? "text/plain" },
+    });
   });
-  return { url: `http://127.0.0.1:${server.port}`, recorded, stop: () => server.stop(true) };
 }
 
-/** send posts a (possibly altered) recorded request straight to the snippet, not through hookd. */
-async function send(url: string, r: Recorded, headers = r.headers, body = r.body): Promise<{ status: number; text: string }> {
-  const answer = await fetch(`${url}${r.path}`, { method: r.method, headers, body });
+/** send posts a (possibly altered) recorded delivery straight to the snippet, not through hookd. */
+async function send(url: string, r: Received, headers = r.headers, body: string | Uint8Array<ArrayBuffer> = r.body): Promise<{ status: number; text: string }> {
+  const { host: _host, "content-length": _length, ...forwarded } = headers;
+  const answer = await fetch(`${url}${r.path}`, { method: "POST", headers: forwarded, body });
   return { status: answer.status, text: await answer.text() };
-}
-
-function header(r: Recorded, name: string): string {
-  return r.headers.find(([k]) => k === name)?.[1] ?? "";
-}
-
-function withHeaders(r: Recorded, changes: Record<string, string>): [string, string][] {
-  return r.headers.map(([k, v]) => [k, changes[k] ?? v]);
 }
 
 function occurrences(text: string, needle: string): number {
@@ -118,7 +90,7 @@ interface Rig {
   secret: string;
   snippet: RunningSnippet;
   snippetUrl: string;
-  forwarder: ReturnType<typeof startForwarder>;
+  forwarder: Receiver;
 }
 
 /** rig starts hookd, the forwarder and the snippet (with `secret` filled in, else the endpoint's own). */
@@ -204,11 +176,11 @@ describe("docs/receivers.md", () => {
         expect(delivered.last_status_code).toBeGreaterThanOrEqual(200);
         expect(delivered.last_status_code).toBeLessThan(300);
         await waitFor(() => out().includes(eventId), 5000, `${where(s)} to print ${eventId}`);
-        const recorded = forwarder.recorded.filter((r) => header(r, "webhook-id") === eventId);
+        const recorded = forwarder.requests.filter((r) => r.headers["webhook-id"] === eventId);
         expect(recorded).toHaveLength(1);
         const original = recorded[0]!;
         // The premise of the raw-body check: what arrived is not what re-serializing would produce.
-        const arrived = new TextDecoder().decode(original.body);
+        const arrived = original.body;
         expect(arrived).toContain('"amount": 1250.00');
         expect(JSON.stringify(JSON.parse(arrived))).not.toBe(arrived);
 
@@ -218,14 +190,14 @@ describe("docs/receivers.md", () => {
         expect(replay.status, replay.text).toBeLessThan(300);
 
         // 3. One body byte changed ("1250.00" → "9250.00", still valid JSON, same id): rejected before dedupe.
-        const tampered = original.body.slice();
+        const tampered = new TextEncoder().encode(original.body);
         const at = Buffer.from(tampered).indexOf("1250.00");
         expect(at).toBeGreaterThan(0);
         tampered[at] = "9".charCodeAt(0);
         const forged = await send(snippetUrl, original, original.headers, tampered);
         expect([400, 401], `tampered body answered ${forged.status} ${forged.text}`).toContain(forged.status);
 
-        const text = new TextDecoder().decode(original.body);
+        const text = original.body;
         let freshId = "";
         let staleId = "";
         if (s.attrs.scheme === "standard-webhooks") {
@@ -233,22 +205,24 @@ describe("docs/receivers.md", () => {
           // rejection is the timestamp's doing and not a signing mistake here.
           freshId = `msg_fresh_${crypto.randomUUID()}`;
           const now = Math.floor(Date.now() / 1000);
-          const fresh = await send(snippetUrl, original, withHeaders(original, {
+          const fresh = await send(snippetUrl, original, {
+            ...original.headers,
             "webhook-id": freshId,
             "webhook-timestamp": String(now),
             "webhook-signature": standardSignature(secret, freshId, now, text),
-          }));
+          });
           expect(fresh.status, fresh.text).toBeGreaterThanOrEqual(200);
           expect(fresh.status, fresh.text).toBeLessThan(300);
 
           // 4. Correctly signed but 10 minutes old, with an id never seen: outside the replay window.
           staleId = `msg_stale_${crypto.randomUUID()}`;
           const then = now - 600;
-          const stale = await send(snippetUrl, original, withHeaders(original, {
+          const stale = await send(snippetUrl, original, {
+            ...original.headers,
             "webhook-id": staleId,
             "webhook-timestamp": String(then),
             "webhook-signature": standardSignature(secret, staleId, then, text),
-          }));
+          });
           expect([400, 401], `10-minute-old timestamp answered ${stale.status} ${stale.text}`).toContain(stale.status);
         }
 

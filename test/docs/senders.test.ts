@@ -7,7 +7,7 @@ import { codeToStatus } from "../../src/http/errors";
 import { waitFor } from "../support/process";
 import { type Receiver, startReceiver } from "../support/receiver";
 import { startTestServer, type TestServer } from "../support/test-server";
-import { DOCS_DIR, docSnippets, fillPlaceholders, runSnippet, type Snippet, where } from "./snippets";
+import { configEnv, DOCS_DIR, docSnippets, fillPlaceholders, runSnippet, type Snippet, where } from "./snippets";
 
 // docs/senders.md: every `<lang> test sender auth=<kind>` block is run as printed, with its three
 // placeholders (hookd's address, the source id, the secret) filled in, against a real hookd.
@@ -119,10 +119,7 @@ describe("docs/senders.md", () => {
     const configs = blocks.filter((s) => s.runnable && s.role === "config");
     expect(configs.length).toBeGreaterThan(0);
     for (const s of configs) {
-      // Give every *_env key a value, as /etc/hookd/hookd.env would; a whsec_ secret suits every auth kind.
-      const secret = `whsec_${randomBytes(32).toString("base64")}`;
-      const env = Object.fromEntries([...s.code.matchAll(/_env\s*=\s*"([A-Z0-9_]+)"/g)].map((m) => [m[1]!, secret]));
-      expect(() => loadConfig(s.code, env), where(s)).not.toThrow();
+      expect(() => loadConfig(s.code, configEnv(s.code)), where(s)).not.toThrow();
     }
   });
 

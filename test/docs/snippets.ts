@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -135,4 +136,24 @@ export function startSnippet(s: Snippet, code: string, env: Record<string, strin
       await drained;
     },
   };
+}
+
+/** envNames collects the variable names of every `*_env` key in a parsed TOML document. */
+function envNames(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) envNames(v, out);
+  else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.endsWith("_env") && typeof v === "string" && v !== "") out.add(v);
+      else envNames(v, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * configEnv gives every `*_env` key of a config example a value, as /etc/hookd/hookd.env would; a
+ * whsec_ value is a valid secret for every auth kind and a valid API key.
+ */
+export function configEnv(toml: string): Record<string, string> {
+  return Object.fromEntries([...envNames(Bun.TOML.parse(toml))].map((name) => [name, `whsec_${randomBytes(32).toString("base64")}`]));
 }

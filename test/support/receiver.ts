@@ -6,8 +6,8 @@ export interface Received {
   at: number;
 }
 
-/** Handler decides a receiver's answer; `n` counts requests from 0. */
-export type Handler = (request: Request, n: number) => Response | Promise<Response>;
+/** Handler decides a receiver's answer; `n` counts requests from 0; `body` is the body as it arrived (the request's own is already read). */
+export type Handler = (request: Request, n: number, body: Uint8Array<ArrayBuffer>) => Response | Promise<Response>;
 
 /** Receiver is a real local HTTP server on 127.0.0.1 that records every request it gets. */
 export interface Receiver {
@@ -31,12 +31,13 @@ export function startReceiver(handler: Handler = () => new Response("ok"), port 
     idleTimeout: 60,
     async fetch(request) {
       const index = n++;
-      const body = await request.text();
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      const body = new TextDecoder().decode(bytes);
       const headers: Record<string, string> = {};
       request.headers.forEach((value, key) => {
         headers[key] = value;
       });
-      const answer = await current(request, index);
+      const answer = await current(request, index, bytes);
       requests.push({ path: new URL(request.url).pathname, headers, body, at: Date.now() });
       return answer;
     },
