@@ -14,7 +14,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { erpEventSource, fmt, load, machine, measureFsync, percentile, spawnReceiver, startHookd, type Hookd } from "./support.ts";
+import { closedLoop, emptyTally, erpEventSource, fmt, load, machine, measureFsync, percentile, spawnReceiver, startHookd, type Hookd } from "./support.ts";
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const WARMUP_SECONDS = Number(process.argv[3] ?? 2);
@@ -51,48 +51,12 @@ interface PhaseResult {
 
 /** phase keeps SENDERS requests in flight against `url` for `seconds` and counts the 200s. */
 async function phase(url: string, seconds: number, serverPid: number | null): Promise<PhaseResult> {
-  const session = new Bun.FetchSession({ proxy: false });
-  const latencies: number[] = [];
-  let ok = 0;
-  let rejected = 0;
-  let failed = 0;
-  let firstProblem = "";
+  const tally = emptyTally();
   const cpu = cpuMeter(serverPid);
-  const started = performance.now();
-  const stop = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: SENDERS }, async () => {
-      while (performance.now() < stop) {
-        const { body, headers } = nextRequest();
-        const sent = performance.now();
-        try {
-          const response = await session.fetch(url, {
-            method: "POST",
-            proxy: false,
-            headers,
-            body,
-            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-          });
-          const text = await response.text();
-          if (response.status === 200) {
-            latencies.push(performance.now() - sent);
-            ok++;
-          } else {
-            rejected++;
-            if (firstProblem === "") firstProblem = `${response.status} ${text.slice(0, 200)}`;
-          }
-        } catch (error) {
-          failed++;
-          if (firstProblem === "") firstProblem = String(error);
-          await Bun.sleep(1);
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = await closedLoop({ url, seconds, senders: SENDERS, next: nextRequest, accepted: (status) => status === 200, tally, timeoutMs: REQUEST_TIMEOUT_MS });
   const span = cpu.done();
-  session.close();
-  return { ok, rejected, failed, firstProblem, seconds: elapsed, latencies: Float64Array.from(latencies).sort(), cpu: span };
+  const { ok, notOk: rejected, failed, firstProblem } = tally;
+  return { ok, rejected, failed, firstProblem, seconds: elapsed, latencies: Float64Array.from(tally.latencies).sort(), cpu: span };
 }
 
 // ---- CPU accounting, so a rate can be read against what each process used ----

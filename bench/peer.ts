@@ -21,7 +21,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { erpEventSource, fmt, freePort, load, machine, percentile, startHookd, waitUntil, type Hookd } from "./support.ts";
+import { closedLoop, emptyTally, erpEventSource, fmt, type LoadTally, freePort, load, machine, percentile, startHookd, waitUntil, type Hookd } from "./support.ts";
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -151,74 +151,33 @@ interface Target {
   accepted(status: number, text: string): boolean;
 }
 
-interface Tally {
-  ok: number;
-  notOk: number;
-  failed: number;
-  firstProblem: string;
+interface Tally extends LoadTally {
   seconds: number;
   serverCpuSeconds: number;
   clientCpuSeconds: number;
   machineBusy: number;
   machineTotal: number;
-  latencies: number[];
   /** accepted/s of each measured phase, in run order */
   phaseRates: number[];
 }
 
-const emptyTally = (): Tally => ({
-  ok: 0,
-  notOk: 0,
-  failed: 0,
-  firstProblem: "",
+const newTally = (): Tally => ({
+  ...emptyTally(),
   seconds: 0,
   serverCpuSeconds: 0,
   clientCpuSeconds: 0,
   machineBusy: 0,
   machineTotal: 0,
-  latencies: [],
   phaseRates: [],
 });
 
 /** phase keeps SENDERS requests in flight against one target for `seconds`, adding to `tally`. */
 async function phase(target: Target, seconds: number, tally: Tally): Promise<void> {
-  const session = new Bun.FetchSession({ proxy: false });
   const server0 = procCpuSeconds(target.pid);
   const client0 = process.cpuUsage();
   const machine0 = machineTicks();
-  const started = performance.now();
-  const stop = started + seconds * 1000;
   const ok0 = tally.ok;
-  await Promise.all(
-    Array.from({ length: SENDERS }, async () => {
-      while (performance.now() < stop) {
-        const { body, headers } = nextRequest();
-        const sent = performance.now();
-        try {
-          const response = await session.fetch(target.url, {
-            method: "POST",
-            proxy: false,
-            headers,
-            body,
-            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-          });
-          const text = await response.text();
-          if (target.accepted(response.status, text)) {
-            tally.latencies.push(performance.now() - sent);
-            tally.ok++;
-          } else {
-            tally.notOk++;
-            if (tally.firstProblem === "") tally.firstProblem = `${response.status} ${text.slice(0, 200)}`;
-          }
-        } catch (error) {
-          tally.failed++;
-          if (tally.firstProblem === "") tally.firstProblem = String(error);
-          await Bun.sleep(1);
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = await closedLoop({ url: target.url, seconds, senders: SENDERS, next: nextRequest, accepted: target.accepted, tally, timeoutMs: REQUEST_TIMEOUT_MS });
   tally.seconds += elapsed;
   tally.phaseRates.push((tally.ok - ok0) / elapsed);
   tally.serverCpuSeconds += procCpuSeconds(target.pid) - server0;
@@ -227,7 +186,6 @@ async function phase(target: Target, seconds: number, tally: Tally): Promise<voi
   const machine1 = machineTicks();
   tally.machineBusy += machine1.busy - machine0.busy;
   tally.machineTotal += machine1.total - machine0.total;
-  session.close();
 }
 
 /** probe sends one request with the given signature header (null: none) and returns status and text. */
@@ -289,10 +247,10 @@ try {
   console.log(`  ${await checkVerifies("hookd", targets[0]!.url, `${hookd.url}/in/${FAR_SOURCE}`, "200")}`);
   console.log(`  ${await checkVerifies("webhook", targets[1]!.url, `${webhook.url}/hooks/erp-far`, "200")}`);
 
-  for (const target of targets) await phase(target, WARMUP_SECONDS, emptyTally());
+  for (const target of targets) await phase(target, WARMUP_SECONDS, newTally());
   const storedBefore = await inboundEventsStored(hookd);
 
-  const tallies = new Map(targets.map((t) => [t.label, emptyTally()]));
+  const tallies = new Map(targets.map((t) => [t.label, newTally()]));
   const order: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const ordered = round % 2 === 0 ? targets : [...targets].reverse();

@@ -316,3 +316,59 @@ export function erpEventSource(source: string, secret: string, bytes: number): E
     },
   };
 }
+
+/** LoadTally counts a closed-loop load: accepted answers (with latency), other answers, and requests with no answer. */
+export interface LoadTally {
+  ok: number;
+  notOk: number;
+  failed: number;
+  firstProblem: string;
+  /** ms per accepted request, send to answer read, in arrival order */
+  latencies: number[];
+}
+
+export const emptyTally = (): LoadTally => ({ ok: 0, notOk: 0, failed: 0, firstProblem: "", latencies: [] });
+
+/**
+ * closedLoop keeps `senders` requests in flight against `url` for `seconds`, each sender sending its next
+ * request as soon as the last is answered, and adds to `tally`; returns the seconds it ran.
+ */
+export async function closedLoop(options: {
+  url: string;
+  seconds: number;
+  senders: number;
+  next: () => { body: string; headers: Record<string, string> };
+  accepted: (status: number, text: string) => boolean;
+  tally: LoadTally;
+  timeoutMs?: number;
+}): Promise<number> {
+  const { url, seconds, senders, next, accepted, tally, timeoutMs = 10_000 } = options;
+  const session = new Bun.FetchSession({ proxy: false });
+  const started = performance.now();
+  const stop = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      while (performance.now() < stop) {
+        const { body, headers } = next();
+        const sent = performance.now();
+        try {
+          const response = await session.fetch(url, { method: "POST", proxy: false, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+          const text = await response.text();
+          if (accepted(response.status, text)) {
+            tally.latencies.push(performance.now() - sent);
+            tally.ok++;
+          } else {
+            tally.notOk++;
+            if (tally.firstProblem === "") tally.firstProblem = `${response.status} ${text.slice(0, 200)}`;
+          }
+        } catch (error) {
+          tally.failed++;
+          if (tally.firstProblem === "") tally.firstProblem = String(error);
+          await Bun.sleep(1);
+        }
+      }
+    }),
+  );
+  session.close();
+  return (performance.now() - started) / 1000;
+}
