@@ -13,9 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../src/clock.ts";
 import { newId } from "../src/ids.ts";
-import { migrate } from "../src/storage/migrate.ts";
-import { openDatabase } from "../src/storage/open.ts";
-import { openSqliteStorage } from "../src/storage/sqlite.ts";
+import { migrate } from "../src/storage/sqlite/migrate.ts";
+import { openDatabase } from "../src/storage/sqlite/open.ts";
+import { openSqliteStorage } from "../src/storage/sqlite/storage.ts";
 import { fmt, load, machine, percentile } from "./support.ts";
 
 const SIZES = [10_000, 100_000, 1_000_000];

@@ -2,7 +2,7 @@ import { systemClock } from "../clock";
 import type { Config } from "../config/types";
 import { runRetention } from "../jobs/retention";
 import { createLogger } from "../log";
-import { openSqliteStorage } from "../storage/sqlite";
+import { openSqliteStorage } from "../storage/sqlite/storage";
 import type { Storage } from "../storage/types";
 
 // Both commands open the database beside a running `serve` (no serve lock): SQLite's own locking

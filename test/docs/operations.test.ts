@@ -333,7 +333,7 @@ function sourceCodes() {
 
   const sender = text("delivery/sender.ts");
   const dispatcher = text("delivery/dispatcher.ts");
-  const stores = text("storage/delivery-store.ts") + text("storage/webhook-store.ts");
+  const stores = text("storage/sqlite/delivery-store.ts") + text("storage/sqlite/webhook-store.ts");
   // snake_case delivery errors: the sender's constants, and what the stores write into last_error.
   const deliveryCodes = new Set<string>([...sender.matchAll(/"([a-z]+(?:_[a-z]+)+)"/g)].map((m) => m[1]!));
   for (const line of stores.split("\n").filter((l) => /error/i.test(l))) {

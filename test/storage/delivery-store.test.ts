@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildEvent } from "../../src/events/envelope";
 import { newId } from "../../src/ids";
-import { openSqliteStorage } from "../../src/storage/sqlite";
+import { openSqliteStorage } from "../../src/storage/sqlite/storage";
 import type { Storage, WebhookRecord } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { GroupCommit } from "../../src/storage/group-commit";
+import { GroupCommit } from "../../src/storage/sqlite/group-commit";
 
 function setup() {
   const db = new Database(":memory:");

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildEvent } from "../../src/events/envelope";
-import { openSqliteStorage } from "../../src/storage/sqlite";
+import { openSqliteStorage } from "../../src/storage/sqlite/storage";
 import { FakeClock } from "../support/fake-clock";
 
 const dirs: string[] = [];

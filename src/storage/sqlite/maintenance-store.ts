@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, renameSync, rmSync } from "node:fs";
-import type { MaintenanceStore, PruneCutoffs, PruneCounts } from "./types";
+import type { MaintenanceStore, PruneCutoffs, PruneCounts } from "../types";
 
 /** sqliteMaintenanceStore: retention in small batches (ingest waits at most one batch), and online backup. */
 export function sqliteMaintenanceStore(db: Database): MaintenanceStore {

@@ -1,10 +1,10 @@
 import type { Database } from "bun:sqlite";
-import { matchesAny } from "../events/types";
-import { newId } from "../ids";
+import { matchesAny } from "../../events/types";
+import { newId } from "../../ids";
 import type { BodyCache } from "./body-cache";
 import type { GroupCommit } from "./group-commit";
 import { whereClause } from "./where";
-import type { EventOrigin, EventQuery, EventRecord, EventStore, InsertOptions } from "./types";
+import type { EventOrigin, EventQuery, EventRecord, EventStore, InsertOptions } from "../types";
 import type { ActiveEndpoint } from "./webhook-store";
 
 const COLUMNS = "id, type, origin, body, created_at";

@@ -1,4 +1,4 @@
-import type { Clock } from "../clock";
+import type { Clock } from "../../clock";
 import { BodyCache } from "./body-cache";
 import { sqliteDeliveryStore } from "./delivery-store";
 import { sqliteEventStore } from "./event-store";
@@ -9,7 +9,7 @@ import { sqliteMaintenanceStore } from "./maintenance-store";
 import { migrate, requireCurrentSchema } from "./migrate";
 import { openDatabase } from "./open";
 import { sqliteResourceStore } from "./resource-store";
-import type { EventOrigin, Storage } from "./types";
+import type { EventOrigin, Storage } from "../types";
 import { sqliteWebhookStore } from "./webhook-store";
 
 // Longest the event loop may block on another process's write lock for a single statement.

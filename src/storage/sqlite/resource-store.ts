@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { FanOut } from "./event-store";
 import type { GroupCommit } from "./group-commit";
-import type { EventOrigin, EventRecord, PageQuery, ResourceRecord, ResourceStore } from "./types";
+import type { EventOrigin, EventRecord, PageQuery, ResourceRecord, ResourceStore } from "../types";
 
 interface ResourceRow extends Omit<ResourceRecord, "metadata"> {
   metadata: string;

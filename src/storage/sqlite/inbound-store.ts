@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { FanOut } from "./event-store";
 import type { GroupCommit } from "./group-commit";
 import { whereClause } from "./where";
-import type { AcceptOutcome, AcceptRequest, EventOrigin, InboundQuery, InboundRecord, InboundStore } from "./types";
+import type { AcceptOutcome, AcceptRequest, EventOrigin, InboundQuery, InboundRecord, InboundStore } from "../types";
 
 interface InboundRow extends Omit<InboundRecord, "headers"> {
   headers: string;

@@ -4,7 +4,7 @@ import type { GroupCommit } from "./group-commit";
 import { whereClause } from "./where";
 import type {
   AttemptResult, AttemptRow, ClaimedDelivery, CompleteOutcome, DeliveryQuery, DeliveryRecord, DeliveryStatus, DeliveryStore,
-} from "./types";
+} from "../types";
 
 interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
   lease_until: number | null;

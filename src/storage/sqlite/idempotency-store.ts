@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { IdempotencyBegin, IdempotencyStore } from "./types";
+import type { IdempotencyBegin, IdempotencyStore } from "../types";
 
 interface KeyRow {
   request_hash: string;

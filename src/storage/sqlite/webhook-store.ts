@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { PageQuery, WebhookPatch, WebhookRecord, WebhookStore } from "./types";
+import type { PageQuery, WebhookPatch, WebhookRecord, WebhookStore } from "../types";
 
 interface WebhookRow extends Omit<WebhookRecord, "events"> {
   events: string;
