@@ -2,13 +2,17 @@
  * delivery measures hookd end to end (issue 4, must-show 5): events published through POST /v1/events
  * to 10 endpoints on one local receiver, counted as deliveries at the receiver, against the same
  * receiver's requests/s from a bare fetch loop at hookd's delivery concurrency; then publish→arrival
- * latency at a fixed offered rate. hookd, the receiver and this client are three processes.
+ * latency at a fixed offered rate. hookd, the receiver and this client are three processes. The
+ * baseline prints the client's and the receiver's CPU and says which one is at a core's limit; when
+ * neither is at hookd's concurrency, it is measured again with 4× the requests in flight.
  * Run: npm run bench:delivery   (or: bun bench/delivery.ts [seconds=10] [rate=500])
  * BENCH_HOOKD_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" passes Bun flags to the hookd child for profiling.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cpuMeter, pct } from "./cpu.ts";
+import { eventPublisher } from "./publish.ts";
 import { fmt, load, machine, measureFsync, percentile, spawnReceiver, startHookd, waitUntil, wallNow, type Receiver } from "./support.ts";
 
 const SECONDS = Number(process.argv[2] ?? 10);
@@ -19,7 +23,7 @@ const PER_ENDPOINT = 8; // the default per_endpoint_concurrency: 10 × 8 ≥ 64,
 const PUBLISHERS = 64; // publish requests in flight during the throughput phase
 const MAX_OPEN_PUBLISHES = 512; // the open-loop latency phase never has more than this outstanding
 const DRAIN_MS = 180_000; // deadline for all deliveries of a phase to arrive
-const PAD = "x".repeat(200);
+const SATURATED = 0.9; // a process at or above this share of a core is what bounds the baseline
 const FLAGS = (process.env.BENCH_HOOKD_FLAGS ?? "").split(" ").filter(Boolean);
 
 const dir = mkdtempSync(join(tmpdir(), "hookd-bench-"));
@@ -42,27 +46,57 @@ const hookd = await startHookd(
   FLAGS,
 );
 
-const publisher = new Bun.FetchSession({ proxy: false });
-const publishHeaders = { authorization: `Bearer ${hookd.key}`, "content-type": "application/json" };
-
-/** publish sends one event carrying its send time and returns how many deliveries hookd made of it. */
-async function publish(seq: number): Promise<number> {
-  const body = `{"type":"bench.tick","data":{"seq":${seq},"bench_t":${wallNow()},"pad":"${PAD}"}}`;
-  const response = await publisher.fetch(`${hookd.url}/v1/events`, {
-    method: "POST",
-    proxy: false,
-    headers: publishHeaders,
-    body,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  if (response.status !== 202) throw new Error(`publish answered ${response.status}: ${text.slice(0, 200)}`);
-  return (JSON.parse(text) as { data: { deliveries: number } }).data.deliveries;
-}
+const publisher = eventPublisher(hookd);
+/** publish sends one `bench.tick` event carrying its send time and returns how many deliveries hookd made of it. */
+const publish = (seq: number) => publisher.publish("bench.tick", seq);
 
 /** drain waits until the receiver has seen `expected` deliveries (or the deadline passes). */
 async function drain(r: Receiver, expected: number): Promise<boolean> {
   return waitUntil(async () => (await r.stats()).count >= expected, DRAIN_MS, 100);
+}
+
+/** bareLoop keeps `concurrency` bare fetches of one delivery in flight against the receiver for SECONDS; returns the count. */
+async function bareLoop(url: string, headers: Record<string, string>, body: string, concurrency: number): Promise<number> {
+  let done = 0;
+  const stop = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < stop) {
+        try {
+          await (await fetch(url, { method: "POST", headers, body, proxy: false })).arrayBuffer();
+          done++;
+        } catch (error) {
+          noteFailure(error);
+          await Bun.sleep(1);
+        }
+      }
+    }),
+  );
+  return done;
+}
+
+/**
+ * bareBaseline measures the receiver's requests/s from a bare fetch loop, with the CPU of the client (this
+ * process) and the receiver: the baseline counts only if one of them is at a core's limit, so when neither
+ * is at hookd's concurrency it is measured again with 4× the requests in flight.
+ */
+async function bareBaseline(url: string, headers: Record<string, string>, body: string) {
+  for (let i = 0; i < 500; i++) await (await fetch(url, { method: "POST", headers, body, proxy: false })).arrayBuffer();
+  const tried: string[] = [];
+  let last = { rps: 0, concurrency: 0, cpu: {} as Record<string, number>, bound: "" };
+  for (const concurrency of [CONCURRENCY, CONCURRENCY * 4]) {
+    await receiver.reset(false);
+    const meter = cpuMeter({ client: process.pid, receiver: receiver.pid });
+    const started = performance.now();
+    const done = await bareLoop(url, headers, body, concurrency);
+    const cpu = meter.done();
+    const rps = done / ((performance.now() - started) / 1000);
+    const bound = cpu.client! >= SATURATED ? "the client (bare fetch)" : cpu.receiver! >= SATURATED ? "the receiver" : "";
+    tried.push(`concurrency ${concurrency}: ${fmt(rps, 0)} req/s, client ${pct(cpu.client)}, receiver ${pct(cpu.receiver)}`);
+    last = { rps, concurrency, cpu, bound: bound || "NEITHER (no process at a core's limit: the baseline is not saturated)" };
+    if (bound) break;
+  }
+  return { ...last, tried };
 }
 
 let failures = 0;
@@ -96,30 +130,8 @@ try {
   // Baseline: the same receiver, the same body and headers as a real delivery, bare fetch at hookd's concurrency.
   const bareHeaders: Record<string, string> = {};
   for (const [k, v] of Object.entries(sample.headers)) if (k !== "host" && k !== "content-length") bareHeaders[k] = v;
-  const bareUrl = `${receiver.url}/ep/0`;
-  const bareOnce = async () => {
-    const response = await fetch(bareUrl, { method: "POST", headers: bareHeaders, body: sample.body, proxy: false });
-    await response.arrayBuffer();
-  };
-  for (let i = 0; i < 500; i++) await bareOnce();
-  await receiver.reset(false);
-  let bareDone = 0;
-  const bareStart = performance.now();
-  const bareStop = bareStart + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < bareStop) {
-        try {
-          await bareOnce();
-          bareDone++;
-        } catch (error) {
-          noteFailure(error);
-          await Bun.sleep(1);
-        }
-      }
-    }),
-  );
-  const bareRps = bareDone / ((performance.now() - bareStart) / 1000);
+  const bare = await bareBaseline(`${receiver.url}/ep/0`, bareHeaders, sample.body);
+  const bareRps = bare.rps;
 
   // Throughput: publish as fast as PUBLISHERS concurrent requests allow for SECONDS, then let every delivery arrive.
   await receiver.reset(false);
@@ -188,7 +200,9 @@ try {
 
   console.log("");
   console.log(`fsync (write 4 KiB + fsync, ${fsync.n}×, data dir)  p50 ${fmt(fsync.p50, 2)} ms  p99 ${fmt(fsync.p99, 2)} ms  max ${fmt(fsync.max, 2)} ms`);
-  console.log(`bare fetch → receiver, concurrency ${CONCURRENCY}            ${fmt(bareRps, 0)} req/s  (${bareDone} in ${SECONDS}s)`);
+  console.log(`bare fetch → receiver, concurrency ${bare.concurrency}            ${fmt(bareRps, 0)} req/s  (${SECONDS}s)`);
+  console.log(`  CPU: client ${pct(bare.cpu.client)}, receiver ${pct(bare.cpu.receiver)}, machine ${pct(bare.cpu.machine)} of all cores: bound by ${bare.bound}`);
+  if (bare.tried.length > 1) console.log(`  tried ${bare.tried.join("; ")}`);
   console.log(
     `hookd publish, ${PUBLISHERS} in flight                       ${fmt(published / SECONDS, 0)} events/s  (${published} events → ${expected} deliveries)`,
   );

@@ -1,120 +1,68 @@
 /**
- * ingest measures durable inbound accepts (issue 5, must-show 4): 64 concurrent senders POST ~1 KB
- * HMAC-signed erp-events, each with a unique message, to one `auth = "hmac"` source on
- * `POST /in/:source`. There are no webhook endpoints, so this is ingest alone: auth, validation and
- * the group-committed transaction (SQLite WAL, synchronous = FULL as shipped) before the 200. The
- * same client, at the same concurrency, then sends the same kind of requests to a bare `Bun.serve`
- * that reads the body and answers 200, and the bench prints hookd's rate over that one's. Last, a
- * second hookd with group commit off (`groupCommitMaxBatch = 1`, one transaction per request, via
- * bench/hookd-runner.ts) shows what group commit buys. hookd, the bare server and this client are
- * separate processes; the data directory's fsync latency is taken in the same run for context.
+ * ingest measures durable inbound accepts (issue 5, must-show 4): `wrk` keeps 64 connections busy
+ * POSTing ~1 KB HMAC-signed erp-events to one `auth = "hmac"` source on `POST /in/:source`. There
+ * are no webhook endpoints, so this is ingest alone: auth, validation and the group-committed
+ * transaction (SQLite WAL, synchronous = FULL as shipped) before the 200. The same wrk run, with the
+ * same requests, then drives a bare `Bun.serve` that reads the body and answers 200, and the bench
+ * prints hookd's rate over that one's. Last, a second hookd with group commit off
+ * (`groupCommitMaxBatch = 1`, one transaction per request, via bench/hookd-runner.ts) shows what
+ * group commit buys.
+ *
+ * The server under test runs on core 0 and wrk on core 1 (taskset), and each server's CPU is printed
+ * beside its rate: the baseline counts only if it is at its core's limit (a Bun fetch loop could not
+ * get a bare Bun.serve there, which made the old ratio flatter hookd). wrk's Lua has no HMAC, so the
+ * bench signs 20 000 unique bodies into a file that bench/wrk/signed-erp-event.lua cycles through.
  * Run: npm run bench:ingest   (or: bun bench/ingest.ts [seconds=8] [warmup_seconds=2])
- * BENCH_HOOKD_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" passes Bun flags to the hookd children for profiling.
+ * Needs wrk (installed with apt-get when missing). BENCH_HOOKD_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof"
+ * passes Bun flags to the hookd children for profiling.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closedLoop, emptyTally, erpEventSource, fmt, load, machine, measureFsync, percentile, spawnReceiver, startHookd, type Hookd } from "./support.ts";
+import { canPin, pct, pinSelf } from "./cpu.ts";
+import { erpEventSource, fmt, load, machine, measureFsync, spawnReceiver, startHookd, type Hookd } from "./support.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const WARMUP_SECONDS = Number(process.argv[3] ?? 2);
-const SENDERS = 64;
+const CONNECTIONS = 64;
+const SIGNED_REQUESTS = 20_000; // unique bodies in the file wrk cycles through (~26 MB)
 const SOURCE = "bench-erp";
 const SECRET = `bench-secret-${crypto.randomUUID()}`;
 const BODY_BYTES = 1024; // the events are padded to about this size
-const REQUEST_TIMEOUT_MS = 10_000;
 const FLAGS = (process.env.BENCH_HOOKD_FLAGS ?? "").split(" ").filter(Boolean);
 const RUNNER = join(import.meta.dir, "hookd-runner.ts");
-const CLK_TCK = 100; // Linux USER_HZ (`getconf CLK_TCK`): the unit of utime/stime in /proc/<pid>/stat
+const SCRIPT = join(import.meta.dir, "wrk/signed-erp-event.lua");
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+const SATURATED = 0.9; // a process at or above this share of its core is what bounds the figure
 
+ensureWrk();
+pinSelf(LOAD_CPU); // this process only waits on wrk; keep it off the server's core
 const dir = mkdtempSync(join(tmpdir(), "hookd-bench-ingest-"));
 console.log(`bench:ingest  ${machine()}  ${load()}  data dir ${dir}`);
-console.log(`${SENDERS} concurrent senders, ~${BODY_BYTES} B signed erp-events to one hmac source, no endpoints; ${WARMUP_SECONDS}s warm-up + ${SECONDS}s per phase`);
+console.log(
+  `wrk, 1 thread, ${CONNECTIONS} connections, ~${BODY_BYTES} B signed erp-events to one hmac source, no endpoints; ${WARMUP_SECONDS}s warm-up + ${SECONDS}s per phase; ` +
+    (canPin ? `server on core ${SERVER_CPU}, wrk on core ${LOAD_CPU}` : "NOT PINNED (needs 2 cores and taskset)"),
+);
 
-// ---- the requests ----
+// ---- the requests: signed here, replayed by wrk ----
 
+const requestsFile = join(dir, "signed-requests.tsv");
 const events = erpEventSource(SOURCE, SECRET, BODY_BYTES);
-const nextRequest = events.nextRequest;
-
-// ---- the client ----
-
-interface PhaseResult {
-  ok: number;
-  rejected: number;
-  failed: number;
-  firstProblem: string;
-  seconds: number;
-  /** ms per 200, send to answer read, ascending */
-  latencies: Float64Array;
-  cpu: CpuSpan;
+const lines: string[] = [];
+for (let i = 0; i < SIGNED_REQUESTS; i++) {
+  const body = events.nextBody();
+  lines.push(`${events.sign(body)}\t${body}\n`);
 }
+writeFileSync(requestsFile, lines.join(""));
 
-/** phase keeps SENDERS requests in flight against `url` for `seconds` and counts the 200s. */
-async function phase(url: string, seconds: number, serverPid: number | null): Promise<PhaseResult> {
-  const tally = emptyTally();
-  const cpu = cpuMeter(serverPid);
-  const elapsed = await closedLoop({ url, seconds, senders: SENDERS, next: nextRequest, accepted: (status) => status === 200, tally, timeoutMs: REQUEST_TIMEOUT_MS });
-  const span = cpu.done();
-  const { ok, notOk: rejected, failed, firstProblem } = tally;
-  return { ok, rejected, failed, firstProblem, seconds: elapsed, latencies: Float64Array.from(tally.latencies).sort(), cpu: span };
-}
-
-// ---- CPU accounting, so a rate can be read against what each process used ----
-
-interface CpuSpan {
-  /** the server's CPU time ÷ wall time (1.0 = one core busy), null when no pid */
-  server: number | null;
-  client: number;
-  /** busy share of all CPUs (from /proc/stat), including other people's work */
-  machine: number;
-}
-
-function procCpuSeconds(pid: number): number {
-  // Fields after the ")" of the command name: state is field 3, utime 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** childPidRunning finds this process's child whose command line contains `marker` (spawnReceiver does not expose its pid). */
-function childPidRunning(marker: string): number | null {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) return Number(entry);
-    } catch {
-      // the process went away meanwhile
-    }
-  }
-  return null;
-}
-
-function machineTicks(): { busy: number; total: number } {
-  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = cpu.reduce((a, b) => a + b, 0);
-  const idle = cpu[3]! + (cpu[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
-function cpuMeter(serverPid: number | null): { done(): CpuSpan } {
-  const wall0 = performance.now();
-  const server0 = serverPid === null ? 0 : procCpuSeconds(serverPid);
-  const client0 = process.cpuUsage();
-  const machine0 = machineTicks();
-  return {
-    done() {
-      const wall = (performance.now() - wall0) / 1000;
-      const client = process.cpuUsage(client0);
-      const machine1 = machineTicks();
-      return {
-        server: serverPid === null ? null : (procCpuSeconds(serverPid) - server0) / wall,
-        client: (client.user + client.system) / 1e6 / wall,
-        machine: (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total),
-      };
-    },
-  };
+/** drive warms `url` up with wrk, then measures one phase with the server's CPU beside wrk's. */
+async function drive(url: string, serverPid: number, between?: () => Promise<void>): Promise<WrkResult> {
+  const common = { url, connections: CONNECTIONS, script: SCRIPT, scriptArgs: [requestsFile, SOURCE], cpu: LOAD_CPU };
+  await runWrk({ ...common, seconds: WARMUP_SECONDS });
+  await between?.();
+  return runWrk({ ...common, seconds: SECONDS, measure: { server: serverPid } });
 }
 
 // ---- hookd's /metrics: group-commit batch sizes and events stored ----
@@ -127,7 +75,7 @@ interface Scrape {
 }
 
 async function scrape(hookd: Hookd): Promise<Scrape> {
-  const response = await fetch(`${hookd.url}/metrics`, { proxy: false, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const response = await fetch(`${hookd.url}/metrics`, { proxy: false, signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
   const buckets = new Map<string, number>();
   let sum = 0;
@@ -179,80 +127,79 @@ const hookdSections = (sub: string) => {
 };
 
 interface HookdRun {
-  result: PhaseResult;
+  result: WrkResult;
   batches: string;
   stored: number;
   exit: { code: number | null; lines: number; tail: string[] };
 }
 
-/** measureHookd warms up, then measures one phase against a started hookd and stops it. */
+/** measureHookd drives a started hookd, reads its metrics around the measured phase, and stops it. */
 async function measureHookd(hookd: Hookd): Promise<HookdRun> {
   try {
-    const url = `${hookd.url}/in/${SOURCE}`;
-    await phase(url, WARMUP_SECONDS, null);
-    const before = await scrape(hookd);
-    const result = await phase(url, SECONDS, hookd.pid);
+    let before: Scrape | undefined;
+    const result = await drive(`${hookd.url}/in/${SOURCE}`, hookd.pid, async () => {
+      before = await scrape(hookd);
+    });
     const after = await scrape(hookd);
-    return {
-      result,
-      batches: batchReport(before, after, result.seconds),
-      stored: after.inboundEvents - before.inboundEvents,
-      exit: await hookd.stop(),
-    };
+    return { result, batches: batchReport(before!, after, result.seconds), stored: after.inboundEvents - before!.inboundEvents, exit: await hookd.stop() };
   } finally {
     await hookd.stop();
   }
 }
 
-const rate = (r: PhaseResult) => r.ok / r.seconds;
-const line = (label: string, r: PhaseResult) =>
-  `${label.padEnd(46)} ${fmt(rate(r), 0).padStart(6)} /s  (${r.ok} × 200 in ${fmt(r.seconds, 2)} s)  ` +
-  `p50 ${fmt(percentile(r.latencies, 50), 2)} ms  p90 ${fmt(percentile(r.latencies, 90), 2)} ms  p99 ${fmt(percentile(r.latencies, 99), 2)} ms  max ${fmt(r.latencies.at(-1) ?? NaN, 2)} ms`;
-const cpuLine = (r: PhaseResult, server: string) =>
-  `  CPU: ${server} ${r.cpu.server === null ? "n/a" : `${fmt(r.cpu.server * 100, 0)}%`} of a core, client ${fmt(r.cpu.client * 100, 0)}%, machine ${fmt(r.cpu.machine * 100, 0)}% of all cores` +
-  (r.rejected + r.failed > 0 ? `; NOT 200: ${r.rejected} answered, ${r.failed} failed (first: ${r.firstProblem})` : "");
+const ok = (r: WrkResult) => r.requests - r.non2xx;
+const line = (label: string, r: WrkResult) =>
+  `${label.padEnd(46)} ${fmt(r.okPerSec, 0).padStart(6)} /s  (${ok(r)} × 2xx in ${fmt(r.seconds, 2)} s)  ` +
+  `p50 ${fmt(r.latencyMs.p50, 2)} ms  p90 ${fmt(r.latencyMs.p90, 2)} ms  p99 ${fmt(r.latencyMs.p99, 2)} ms  max ${fmt(r.latencyMs.max, 2)} ms`;
+const serverCore = `core${SERVER_CPU}`;
+const loadCore = `core${LOAD_CPU}`;
+const bound = (r: WrkResult) =>
+  r.cpu[serverCore]! >= SATURATED ? "bound by the server's core" : r.cpu[loadCore]! >= SATURATED ? "bound by wrk's core, NOT the server: not saturated" : "neither core saturated";
+const cpuLine = (r: WrkResult, server: string) =>
+  `  CPU: ${server} ${pct(r.cpu.server)} (core ${SERVER_CPU} busy ${pct(r.cpu[serverCore])}), wrk ${pct(r.cpu.wrk)} (core ${LOAD_CPU} busy ${pct(r.cpu[loadCore])}): ${bound(r)}` +
+  (r.non2xx > 0 || r.socketErrors ? `; NOT 2xx: ${r.non2xx}, socket errors: ${r.socketErrors || "none"}` : "");
+const storedLine = (run: HookdRun) =>
+  `  events stored (hookd_events_created_total{origin="inbound"}): ${run.stored} for ${ok(run.result)} 2xx counted by wrk` +
+  ` (${run.stored - ok(run.result)} more: requests in flight when wrk stopped, at most ${CONNECTIONS})`;
 
-const bare = await spawnReceiver();
+const bare = await spawnReceiver({ cpu: SERVER_CPU });
 try {
   // Context first, while everything is idle: what one durable commit costs this disk.
   const fsync = measureFsync(dir, 200);
 
   const a = hookdSections("group-commit");
-  const shipped = await measureHookd(await startHookd(a.dir, a.sections, FLAGS));
+  const shipped = await measureHookd(await startHookd(a.dir, a.sections, FLAGS, { cpu: SERVER_CPU }));
 
-  const bareUrl = `${bare.url}/in/${SOURCE}`;
-  await phase(bareUrl, WARMUP_SECONDS, null);
-  await bare.reset(false);
-  const bareResult = await phase(bareUrl, SECONDS, childPidRunning("Bun.serve"));
+  const bareResult = await drive(`${bare.url}/in/${SOURCE}`, bare.pid, () => bare.reset(false));
   const bareSeen = (await bare.stats()).count;
 
   const b = hookdSections("one-per-request");
-  const off = await measureHookd(await startHookd(b.dir, b.sections, [...FLAGS, RUNNER, "--group-commit-max-batch=1"]));
+  const off = await measureHookd(await startHookd(b.dir, b.sections, [...FLAGS, RUNNER, "--group-commit-max-batch=1"], { cpu: SERVER_CPU }));
 
-  const ratio = rate(shipped.result) / rate(bareResult);
-  const p50 = percentile(shipped.result.latencies, 50);
-  const p99 = percentile(shipped.result.latencies, 99);
-
+  const ratio = shipped.result.okPerSec / bareResult.okPerSec;
   console.log("");
   console.log(`fsync (write 4 KiB + fsync, ${fsync.n}×, data dir)  p50 ${fmt(fsync.p50, 2)} ms  p99 ${fmt(fsync.p99, 2)} ms  max ${fmt(fsync.max, 2)} ms`);
   console.log(line("hookd durable accepts (group commit, as shipped)", shipped.result));
   console.log(cpuLine(shipped.result, "hookd"));
   console.log(`  group commit: ${shipped.batches}`);
-  console.log(`  events stored (hookd_events_created_total{origin="inbound"}): ${shipped.stored}${shipped.stored === shipped.result.ok ? " = the 200s" : ` ≠ ${shipped.result.ok} 200s`}`);
+  console.log(storedLine(shipped));
   console.log(line("bare Bun.serve, reads the body, answers 200", bareResult));
   console.log(cpuLine(bareResult, "bare server"));
   console.log(`  requests the bare server counted: ${bareSeen}`);
-  console.log(`ratio hookd ÷ bare                              ${fmt(ratio, 3)}   (target ≥ 0.3, aim 0.4)`);
+  console.log(`ratio hookd ÷ bare                              ${fmt(ratio, 3)}   (CPU per request: hookd ${fmt((shipped.result.cpu.server! / shipped.result.okPerSec) * 1e6, 1)} µs, bare ${fmt((bareResult.cpu.server! / bareResult.okPerSec) * 1e6, 1)} µs)`);
   console.log(line("hookd, group commit off (1 write per commit)", off.result));
   console.log(cpuLine(off.result, "hookd"));
   console.log(`  group commit: ${off.batches}`);
-  console.log(`  events stored: ${off.stored}${off.stored === off.result.ok ? " = the 200s" : ` ≠ ${off.result.ok} 200s`}`);
-  console.log(`group commit on ÷ off                           ${fmt(rate(shipped.result) / rate(off.result), 2)}×`);
+  console.log(storedLine(off));
+  console.log(`group commit on ÷ off                           ${fmt(shipped.result.okPerSec / off.result.okPerSec, 2)}×`);
   for (const [label, run] of [["as shipped", shipped], ["group commit off", off]] as const) {
     console.log(`hookd (${label}): exit ${run.exit.code}, ${run.exit.lines} log lines at warn${run.exit.lines > 0 ? `; last: ${run.exit.tail.slice(-3).join(" | ")}` : ""}`);
   }
   console.log(`${load()} at the end`);
-  console.log(`RESULT ratio=${fmt(ratio, 3)} p50_ms=${fmt(p50, 2)} p99_ms=${fmt(p99, 2)}`);
+  console.log(
+    `RESULT ratio=${fmt(ratio, 3)} p50_ms=${fmt(shipped.result.latencyMs.p50, 2)} p99_ms=${fmt(shipped.result.latencyMs.p99, 2)} ` +
+      `hookd_rps=${fmt(shipped.result.okPerSec, 0)} bare_rps=${fmt(bareResult.okPerSec, 0)} hookd_cpu=${fmt(shipped.result.cpu.server!, 2)} bare_cpu=${fmt(bareResult.cpu.server!, 2)}`,
+  );
 } finally {
   await bare.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -1,14 +1,15 @@
-import { createHmac } from "node:crypto";
 /**
  * support holds what the benches share: wall-clock time comparable across processes, percentiles,
  * a counting receiver and `hookd serve` as child processes, and an fsync probe. Benches never
  * import from test/; everything here talks only to 127.0.0.1 and every wait has a deadline.
  */
 import type { Subprocess } from "bun";
+import { createHmac } from "node:crypto";
 import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { hashApiKey } from "../src/security/api-keys.ts";
+import { pinned } from "./cpu.ts";
 
 /** CLI runs hookd from source with the same Bun that runs the bench. */
 const CLI = [process.execPath, join(import.meta.dir, "../src/cli.ts")];
@@ -98,12 +99,15 @@ export interface ReceiverStats {
   lastAt: number;
   /** ms from the `bench_t` in the event's data to arrival, one per delivery, while recording. */
   latencies: number[];
+  /** deliveries of a `bench.ep<i>.…` event that arrived on a path other than `/ep/<i>`, while recording. */
+  misrouted: number;
   sample: { headers: Record<string, string>; body: string } | null;
 }
 
 /** Receiver is the counting receiver running in its own process, with its control routes. */
 export interface Receiver {
   readonly url: string;
+  readonly pid: number;
   stats(): Promise<ReceiverStats>;
   /** reset zeroes the counters; `record` turns latency recording on for the next phase. */
   reset(record: boolean): Promise<void>;
@@ -111,18 +115,19 @@ export interface Receiver {
 }
 
 // The receiver answers 200 "ok" after reading the body, as a real webhook consumer would. The hot path
-// is the same for hookd and the bare-fetch baseline; only the latency phase also looks for `bench_t`.
+// is the same for hookd and the bare-fetch baseline; only the latency phase also looks for `bench_t`
+// and, for bench/endpoints.ts, checks that an event typed bench.ep<i>.tick came to the path /ep/<i>.
 const RECEIVER = `
 const now = () => performance.timeOrigin + performance.now();
-let count = 0, firstAt = 0, lastAt = 0, record = false, latencies = [], sample = null;
+let count = 0, firstAt = 0, lastAt = 0, record = false, latencies = [], misrouted = 0, sample = null;
 const server = Bun.serve({
   hostname: "127.0.0.1", port: 0, idleTimeout: 60,
   async fetch(request) {
     const url = request.url;
     if (url.includes("/__")) {
-      if (url.endsWith("/__stats")) return Response.json({ count, firstAt, lastAt, latencies, sample });
+      if (url.endsWith("/__stats")) return Response.json({ count, firstAt, lastAt, latencies, misrouted, sample });
       if (url.includes("/__reset")) {
-        count = 0; firstAt = 0; lastAt = 0; latencies = []; sample = null;
+        count = 0; firstAt = 0; lastAt = 0; latencies = []; misrouted = 0; sample = null;
         record = url.endsWith("record=1");
         return new Response("reset");
       }
@@ -135,6 +140,8 @@ const server = Bun.serve({
     if (record) {
       const i = body.indexOf('"bench_t":');
       if (i >= 0) latencies.push(at - parseFloat(body.slice(i + 10, i + 40)));
+      const t = body.indexOf('"type":"bench.ep');
+      if (t >= 0 && !url.endsWith("/ep/" + body.slice(t + 16, body.indexOf(".", t + 16)))) misrouted++;
     }
     if (sample === null) {
       const headers = {};
@@ -147,9 +154,12 @@ const server = Bun.serve({
 console.log(server.port);
 `;
 
-/** spawnReceiver starts the counting receiver in its own process, so it never shares an event loop with hookd or the client. */
-export async function spawnReceiver(): Promise<Receiver> {
-  const proc = Bun.spawn([process.execPath, "-e", RECEIVER], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+/**
+ * spawnReceiver starts the counting receiver in its own process, so it never shares an event loop with
+ * hookd or the client; `cpu` pins it to one core.
+ */
+export async function spawnReceiver(options: { cpu?: number } = {}): Promise<Receiver> {
+  const proc = Bun.spawn(pinned([process.execPath, "-e", RECEIVER], options.cpu), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.add(proc);
   const errors = new OutputTail(proc.stderr);
   const reader = proc.stdout.getReader();
@@ -167,6 +177,7 @@ export async function spawnReceiver(): Promise<Receiver> {
   const control = new Bun.FetchSession({ proxy: false });
   return {
     url,
+    pid: proc.pid,
     async stats() {
       const response = await control.fetch(`${url}/__stats`, { proxy: false, signal: AbortSignal.timeout(10_000) });
       return (await response.json()) as ReceiverStats;
@@ -194,8 +205,11 @@ export interface Hookd {
   stop(): Promise<{ code: number | null; lines: number; tail: string[] }>;
 }
 
-/** startHookd writes `[section] → lines` as TOML over a fresh port, database and key, and waits for /readyz. */
-export async function startHookd(dir: string, sections: Record<string, string>, bunFlags: string[] = []): Promise<Hookd> {
+/**
+ * startHookd writes `[section] → lines` as TOML over a fresh port, database and key, and waits for /readyz.
+ * `cpu` pins hookd to one core (taskset execs bun, so `pid` is still hookd's).
+ */
+export async function startHookd(dir: string, sections: Record<string, string>, bunFlags: string[] = [], options: { cpu?: number } = {}): Promise<Hookd> {
   const key = `bench-${crypto.randomUUID()}`;
   const port = freePort();
   const merged: Record<string, string> = {
@@ -207,7 +221,7 @@ export async function startHookd(dir: string, sections: Record<string, string>, 
   const configPath = join(dir, "hookd.toml");
   await Bun.write(configPath, Object.entries(merged).map(([s, lines]) => `[${s}]\n${lines}`).join("\n\n"));
   const [bun, cli] = CLI as [string, string];
-  const proc = Bun.spawn([bun, ...bunFlags, cli, "serve", "--config", configPath], {
+  const proc = Bun.spawn(pinned([bun, ...bunFlags, cli, "serve", "--config", configPath], options.cpu), {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
