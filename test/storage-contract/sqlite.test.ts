@@ -1,0 +1,39 @@
+import { afterAll } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRouter } from "../../src/delivery/fanout";
+import { openSqliteStorage } from "../../src/storage/sqlite/storage";
+import type { Storage } from "../../src/storage/types";
+import { FakeClock } from "../support/fake-clock";
+import { storageContract } from "./contract";
+
+const root = mkdtempSync(join(tmpdir(), "hookd-contract-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// A fixed start keeps time-derived values (rate windows, due times) the same on every run.
+const START = Date.UTC(2030, 0, 1, 12);
+
+storageContract("sqlite", async () => {
+  const dir = mkdtempSync(join(root, "db-"));
+  const path = join(dir, "hookd.db");
+  const clock = new FakeClock(START);
+  const open = () => openSqliteStorage(path, clock, { route: createRouter() });
+  let storage: Storage = open();
+  return {
+    get storage() {
+      return storage;
+    },
+    clock,
+    async reopen() {
+      await storage.close();
+      storage = open();
+      return storage;
+    },
+    async close() {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    facts: { backend: "sqlite", location: path },
+  };
+});
