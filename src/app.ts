@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config/types";
 import { EventCatalogue } from "./events/types";
@@ -7,12 +8,14 @@ import { createInboundReceiver } from "./inbound/receiver";
 import { scheduleRetention } from "./jobs/retention";
 import { createMetrics } from "./metrics/metrics";
 import { buildHttp } from "./http/server";
+import { apiRoutes } from "./api";
+import { uiRoutes } from "./ui/routes";
 import { createLogger, type Logger } from "./log";
 import { DeliveryScheduler } from "./delivery/scheduler";
 import { type Resolver, systemResolver } from "./delivery/resolver";
 import { createSender } from "./delivery/sender";
-import { openSqliteStorage } from "./storage/sqlite/storage";
-import { acquireServeLock } from "./storage/sqlite/open";
+import { createRouter } from "./delivery/fanout";
+import { type OpenedStorage, openStorage, StorageOpenError } from "./storage/open";
 import type { Storage } from "./storage/types";
 import { logStartupReport } from "./startup-report";
 import { VERSION } from "./version";
@@ -54,21 +57,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log.level);
-  let lock: ReturnType<typeof acquireServeLock>;
-  try {
-    lock = acquireServeLock(config.storage.path);
-  } catch (error) {
-    throw new StartError(`cannot use the database directory of ${config.storage.path}: ${(error as Error).message}`);
-  }
-  if (!lock) {
-    throw new StartError(`another hookd serve is already using the database ${config.storage.path}`);
-  }
-  let storage: ReturnType<typeof openSqliteStorage>;
+  let storage: OpenedStorage;
   const metrics = createMetrics(() => storage, clock);
   // Late-bound: storage is opened before the scheduler exists, and wakes it once it does.
   let wakeScheduler = () => {};
   try {
-    storage = openSqliteStorage(config.storage.path, clock, {
+    storage = openStorage(config.storage, clock, {
+      route: createRouter(),
       onEnqueued: () => wakeScheduler(),
       onBatch: metrics.groupCommitted,
       onEventStored: metrics.eventStored,
@@ -76,23 +71,29 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       groupCommitMaxBatch: options.groupCommitMaxBatch,
     });
   } catch (error) {
-    lock.release();
-    throw new StartError(`cannot open the database ${config.storage.path}: ${(error as Error).message}`);
+    throw error instanceof StorageOpenError ? new StartError(error.message) : error;
   }
   // Requests a previous process was running when it died can be retried at once instead of after their lock.
-  const abandoned = storage.idempotency.releaseAbandoned();
+  const abandoned = await storage.idempotency.releaseAbandoned();
   if (abandoned > 0) log.warn("released Idempotency-Key claims left by a previous process", { count: abandoned });
   if (storage.migrationsApplied.length > 0) {
     log.info("database migrated", { path: config.storage.path, versions: storage.migrationsApplied });
   }
   const catalogue = new EventCatalogue(config.events.types);
-  const http = buildHttp({
+  const routes = apiRoutes({
     storage,
     clock,
     log,
     catalogue,
     targets: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
     maxEndpoints: config.delivery.max_endpoints,
+    metrics,
+  });
+  const http = buildHttp({
+    idempotency: storage.idempotency,
+    clock,
+    log,
+    routes: [routes, uiRoutes()],
     apiKeys: new ApiKeyVerifier(config.api.keys),
     apiAllowIps: config.api.allow_ips,
     trustedProxies: config.server.trusted_proxies,
@@ -107,7 +108,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       maxBody: config.server.max_body,
       onOutcome: metrics.inboundRequest,
     }),
-    metrics,
   });
   const sender = createSender({
     resolver: options.resolver ?? systemResolver,
@@ -121,6 +121,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     log,
     concurrency: config.delivery.concurrency,
     perEndpointConcurrency: config.delivery.per_endpoint_concurrency,
+    owner: `${hostname()}/${process.pid}`,
     timeoutMs: config.delivery.timeout,
     retrySchedule: config.delivery.retry_schedule,
     userAgent: config.delivery.user_agent,
@@ -135,16 +136,15 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     listener = startListener(listen.host, listen.port, tls, http, log);
   } catch (error) {
     sender.close();
-    storage.close();
-    lock.release();
+    await storage.close();
     throw new StartError(`cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
   }
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `${listener.scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${listener.port}`;
   const retention = scheduleRetention(storage, config, clock, log);
-  logStartupReport(config, storage, `${host}:${listener.port}`, log, retention.nextRun());
+  await logStartupReport(config, storage, `${host}:${listener.port}`, log, retention.nextRun());
   wakeScheduler = () => scheduler.wake();
-  scheduler.start();
+  await scheduler.start();
   let stopped = false;
   return {
     url,
@@ -167,8 +167,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       retention.stop();
       await scheduler.stop(config.delivery.timeout + 1000);
       sender.close();
-      storage.close();
-      lock.release();
+      await storage.close();
       log.info("hookd stopped");
     },
   };

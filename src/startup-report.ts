@@ -1,27 +1,18 @@
-import { statSync } from "node:fs";
 import type { Config } from "./config/types";
 import type { Logger } from "./log";
 import type { Storage } from "./storage/types";
 
-/** fileSize is 0 for a missing file (the WAL may not exist yet). */
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** logStartupReport says what this hookd serves, from where, with what backlog, and what looks risky. */
-export function logStartupReport(config: Config, storage: Storage, listen: string, log: Logger, retentionNextRun: Date | null): void {
-  const queue = storage.deliveries.countByStatus();
+export async function logStartupReport(config: Config, storage: Storage, listen: string, log: Logger, retentionNextRun: Date | null): Promise<void> {
+  const queue = await storage.deliveries.countByStatus();
+  const facts = await storage.describe();
   log.info("hookd started", {
     listen,
     tls: config.server.tls_cert !== "",
-    database: config.storage.path,
-    database_bytes: fileSize(config.storage.path) + fileSize(`${config.storage.path}-wal`),
+    database: facts.location,
+    database_bytes: facts.bytes,
     sources: config.sources.map((s) => `${s.id} (${s.auth}${s.allow_ips.size > 0 ? ", allowlisted" : ""})`),
-    active_endpoints: storage.webhooks.activeIds().length,
+    active_endpoints: (await storage.webhooks.active()).length,
     queue_pending: queue.pending,
     queue_failed: queue.failed,
     retention_cron: config.retention.cleanup_cron,

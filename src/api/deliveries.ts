@@ -6,6 +6,7 @@ import { ApiError } from "../http/errors";
 import { isId } from "../ids";
 import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/types";
 import type { ApiDeps } from "./deps";
+import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
 import { ID_PARAMS, parseEnumQuery, queryParam } from "./schemas";
 
@@ -45,8 +46,8 @@ export function attemptJson(a: AttemptRow) {
 
 /** deliveryRoutes serve the history and the retry button (SPEC §4 delivery routes). */
 export function deliveryRoutes(deps: ApiDeps) {
-  const find = (id: string) => {
-    const found = isId(id, "dlv") ? deps.storage.deliveries.get(id) : null;
+  const find = async (id: string) => {
+    const found = isId(id, "dlv") ? await deps.storage.deliveries.get(id) : null;
     if (!found) throw new ApiError("not_found", `delivery ${id} not found`);
     return found;
   };
@@ -54,8 +55,8 @@ export function deliveryRoutes(deps: ApiDeps) {
   return adminPlugin("deliveries")
     .get(
       "/v1/webhooks/:id/deliveries",
-      ({ params, query }) => {
-        const webhook = isId(params.id, "wh") ? deps.storage.webhooks.getAny(params.id) : null;
+      async ({ params, query }) => {
+        const webhook = isId(params.id, "wh") ? await deps.storage.webhooks.getAny(params.id) : null;
         if (!webhook) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         const status = parseEnumQuery(query.status, STATUSES, "status");
         return pageOf(parsePage(query, "dlv"), (p) => deps.storage.deliveries.listForWebhook(webhook.id, { ...p, status }), deliveryJson);
@@ -68,27 +69,35 @@ export function deliveryRoutes(deps: ApiDeps) {
     )
     .get(
       "/v1/deliveries/:id",
-      ({ params }) => {
-        const d = find(params.id);
-        return { data: { ...deliveryJson(d), attempt_history: deps.storage.deliveries.attempts(d.id).map(attemptJson) } };
+      async ({ params }) => {
+        const d = await find(params.id);
+        return { data: { ...deliveryJson(d), attempt_history: (await deps.storage.deliveries.attempts(d.id)).map(attemptJson) } };
       },
       { params: ID_PARAMS, detail: { summary: "One delivery with every attempt", tags: ["deliveries"] } },
     )
     .post(
       "/v1/deliveries/:id/retry",
-      ({ params, set, request }) => {
-        const d = find(params.id);
-        const webhook = deps.storage.webhooks.getAny(d.webhook_id);
+      async ({ params, request }) => {
+        const d = await find(params.id);
+        const webhook = await deps.storage.webhooks.getAny(d.webhook_id);
         if (!webhook || webhook.deleted || webhook.status !== "active") {
           throw new ApiError("conflict", `endpoint ${d.webhook_id} is ${webhook?.deleted ? "deleted" : "disabled"}; enable it before retrying`);
         }
-        const outcome = deps.storage.deliveries.retry(d.id, deps.clock.now());
+        const now = deps.clock.now();
+        // The answer is the delivery as the retry leaves it, recorded in the retry's own transaction.
+        const answer = JSON.stringify({ data: deliveryJson({ ...d, status: "pending", next_attempt_at: now, updated_at: now }) });
+        const record = contextOf(request).recordAnswer;
+        const outcome = await deps.storage.tx(async (tx) => {
+          const result = await tx.deliveries.retry(d.id, now);
+          if (result === "ok") await record?.(tx, 202, answer);
+          return result;
+        });
+        if (outcome === "inactive") throw new ApiError("conflict", `endpoint ${d.webhook_id} is no longer active; enable it before retrying`);
         if (outcome === "leased") throw new ApiError("conflict", "the delivery is being attempted right now; retry after it finishes");
         if (outcome === "already_pending") throw new ApiError("conflict", "the delivery is already pending");
         if (outcome === "not_found") throw new ApiError("not_found", `delivery ${d.id} not found`);
         contextOf(request).log.info("delivery retry requested", { delivery_id: d.id, webhook_id: d.webhook_id });
-        set.status = 202;
-        return { data: deliveryJson(find(d.id)) };
+        return jsonText(answer, 202);
       },
       { params: ID_PARAMS, detail: { summary: "Send a failed, delivered or expired delivery again, with a fresh schedule", tags: ["deliveries"] } },
     );

@@ -52,8 +52,10 @@ export function eventRoutes(deps: ApiDeps) {
         const raw = new TextDecoder().decode(ctx.rawBody);
         const event = buildEvent(body.type, topLevelMember(raw, "data") ?? "{}", "api", deps.clock.now());
         const answer = (deliveries: number) => JSON.stringify({ data: { id: event.id, deliveries } });
-        const { deliveries } = await deps.storage.events.insert(event, {
-          alsoInTransaction: ctx.recordAnswer ? (r) => ctx.recordAnswer!(202, answer(r.deliveries)) : undefined,
+        const { deliveries } = await deps.storage.tx(async (tx) => {
+          const stored = await tx.events.insert(event);
+          await ctx.recordAnswer?.(tx, 202, answer(stored.deliveries));
+          return stored;
         });
         ctx.log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
         return jsonText(answer(deliveries), 202);
@@ -62,10 +64,10 @@ export function eventRoutes(deps: ApiDeps) {
     )
     .get(
       "/v1/events",
-      ({ query }) => {
+      async ({ query }) => {
         const since = parseSince(query.since);
         const type = parseType(query.type);
-        const page = pageOf(parsePage(query, "evt"), (p) => deps.storage.events.list({ ...p, type, since }), (e: EventRecord) => e);
+        const page = await pageOf(parsePage(query, "evt"), (p) => deps.storage.events.list({ ...p, type, since }), (e: EventRecord) => e);
         const items = page.data.map((e) => withExtraFields(e.body, { origin: e.origin })).join(",");
         return jsonText(`{"data":[${items}],"next_cursor":${JSON.stringify(page.next_cursor)}}`);
       },
@@ -80,19 +82,19 @@ export function eventRoutes(deps: ApiDeps) {
     )
     .get(
       "/v1/events/:id",
-      ({ params }) => {
-        const event = isId(params.id, "evt") ? deps.storage.events.get(params.id) : null;
+      async ({ params }) => {
+        const event = isId(params.id, "evt") ? await deps.storage.events.get(params.id) : null;
         if (!event) throw new ApiError("not_found", `event ${params.id} not found`);
-        const deliveries = deps.storage.deliveries.listForEvent(event.id).map(deliveryJson);
+        const deliveries = (await deps.storage.deliveries.listForEvent(event.id)).map(deliveryJson);
         return jsonText(`{"data":${withExtraFields(event.body, { origin: event.origin, deliveries })}}`);
       },
       { params: ID_PARAMS, detail: { summary: "Get one event as delivered, with its deliveries", tags: ["events"] } },
     )
     .get(
       "/v1/event-types",
-      () => {
+      async () => {
         const catalogue = deps.catalogue;
-        const listed = catalogue.freeForm ? deps.storage.events.typesSeen() : [...catalogue.types];
+        const listed = catalogue.freeForm ? await deps.storage.events.typesSeen() : [...catalogue.types];
         const origin = catalogue.freeForm ? "seen" : "catalogue";
         const rows = new Map<string, string>();
         for (const name of BUILT_IN_TYPES) rows.set(name, "built_in");

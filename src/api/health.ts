@@ -9,8 +9,8 @@ export function healthRoutes(storage: Storage, metrics: Metrics) {
     .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "The process is up", tags: ["health"], security: [] } })
     .get(
       "/readyz",
-      () => {
-        if (!storage.checkWritable()) {
+      async () => {
+        if (!(await storage.checkWritable())) {
           throw new ApiError("storage_unavailable", "the database does not accept writes", [], {
             "retry-after": String(RETRY_AFTER_STORAGE_SECONDS),
           });

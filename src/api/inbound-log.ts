@@ -44,8 +44,8 @@ export function inboundLogRoutes(deps: ApiDeps) {
     )
     .get(
       "/v1/inbound/:id",
-      ({ params }) => {
-        const found = isId(params.id, "in") ? deps.storage.inbound.get(params.id) : null;
+      async ({ params }) => {
+        const found = isId(params.id, "in") ? await deps.storage.inbound.get(params.id) : null;
         if (!found) throw new ApiError("not_found", `inbound request ${params.id} not found`);
         return { data: inboundJson(found, true) };
       },

@@ -39,12 +39,12 @@ export function parsePage(query: { limit?: string; cursor?: string }, prefix: Id
 }
 
 /** pageOf asks storage for one extra row to know whether another page exists, and renders the list envelope. */
-export function pageOf<T extends { id: string }, R>(
+export async function pageOf<T extends { id: string }, R>(
   page: Page,
-  fetch: (query: { limit: number; before?: string }) => T[],
+  fetch: (query: { limit: number; before?: string }) => Promise<T[]>,
   render: (row: T) => R,
-): { data: R[]; next_cursor: string | null } {
-  const rows = fetch({ limit: page.limit + 1, before: page.before });
+): Promise<{ data: R[]; next_cursor: string | null }> {
+  const rows = await fetch({ limit: page.limit + 1, before: page.before });
   const more = rows.length > page.limit;
   const shown = more ? rows.slice(0, page.limit) : rows;
   const last = shown.at(-1);

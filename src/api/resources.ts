@@ -43,8 +43,8 @@ export function resourceJson(r: ResourceRecord) {
 export function resourceRoutes(deps: ApiDeps) {
   const event = (type: string, r: ResourceRecord, now: number): EventRecord =>
     buildEvent(type, JSON.stringify({ object: resourceJson(r) }), "resource", now);
-  const find = (id: string) => {
-    const found = isId(id, "res") ? deps.storage.resources.get(id) : null;
+  const find = async (id: string) => {
+    const found = isId(id, "res") ? await deps.storage.resources.get(id) : null;
     if (!found) throw new ApiError("not_found", `resource ${id} not found`);
     return found;
   };
@@ -60,7 +60,10 @@ export function resourceRoutes(deps: ApiDeps) {
         };
         const answer = JSON.stringify({ data: resourceJson(resource) });
         const record = contextOf(request).recordAnswer;
-        await deps.storage.resources.create(resource, [event("resource.created", resource, now)], record ? () => record(201, answer) : undefined);
+        await deps.storage.tx(async (tx) => {
+          await tx.resources.create(resource, [event("resource.created", resource, now)]);
+          await record?.(tx, 201, answer);
+        });
         contextOf(request).log.info("resource created", { resource_id: resource.id });
         return jsonText(answer, 201);
       },
@@ -71,7 +74,7 @@ export function resourceRoutes(deps: ApiDeps) {
       ({ query }) => pageOf(parsePage(query, "res"), (p) => deps.storage.resources.list(p), resourceJson),
       { query: v.object(PAGE_QUERY), detail: { summary: "List resources, newest first", tags: ["resources"] } },
     )
-    .get("/v1/resources/:id", ({ params }) => ({ data: resourceJson(find(params.id)) }), {
+    .get("/v1/resources/:id", async ({ params }) => ({ data: resourceJson(await find(params.id)) }), {
       params: ID_PARAMS,
       detail: { summary: "Get one resource", tags: ["resources"] },
     })

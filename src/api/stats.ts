@@ -43,12 +43,12 @@ const STATS_SCHEMA = {
 
 /** statsRoutes is the dashboard's overview (SPEC §3): the same numbers as /metrics, plus the endpoints failing now. */
 export function statsRoutes(deps: ApiDeps) {
-  const failing = (): WebhookRecord[] => {
+  const failing = async (): Promise<WebhookRecord[]> => {
     // Endpoints are few (max_endpoints); walk the pages rather than widen the storage interface.
     const out: WebhookRecord[] = [];
     let before: string | undefined;
     for (;;) {
-      const page = deps.storage.webhooks.list({ limit: PAGE, before });
+      const page = await deps.storage.webhooks.list({ limit: PAGE, before });
       out.push(...page.filter((w) => w.failing_since !== null));
       if (page.length < PAGE) return out;
       before = page.at(-1)?.id;
@@ -56,15 +56,15 @@ export function statsRoutes(deps: ApiDeps) {
   };
   return adminPlugin("stats").get(
     "/v1/stats",
-    () => {
+    async () => {
       const now = deps.clock.now();
-      const oldest = deps.storage.deliveries.oldestUnfinishedAt();
+      const oldest = await deps.storage.deliveries.oldestUnfinishedAt();
       return {
         data: {
-          deliveries: deps.storage.deliveries.countByStatus(),
+          deliveries: await deps.storage.deliveries.countByStatus(),
           oldest_pending_seconds: oldest === null ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)),
-          attempts_last_minute: deps.storage.deliveries.attemptsSince(now - MINUTE_MS),
-          failing_endpoints: failing().map((w) => ({
+          attempts_last_minute: await deps.storage.deliveries.attemptsSince(now - MINUTE_MS),
+          failing_endpoints: (await failing()).map((w) => ({
             id: w.id,
             url: w.url,
             failure_count: w.failure_count,

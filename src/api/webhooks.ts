@@ -80,8 +80,8 @@ export function webhookRoutes(deps: ApiDeps) {
   const rejectIfAny = (details: ErrorDetail[]) => {
     if (details.length > 0) throw new ApiError("invalid_request", "the webhook endpoint is not valid", details);
   };
-  const find = (id: string) => {
-    const found = isId(id, "wh") ? deps.storage.webhooks.get(id) : null;
+  const find = async (id: string) => {
+    const found = isId(id, "wh") ? await deps.storage.webhooks.get(id) : null;
     if (!found) throw new ApiError("not_found", `webhook endpoint ${id} not found`);
     return found;
   };
@@ -89,7 +89,7 @@ export function webhookRoutes(deps: ApiDeps) {
   return adminPlugin("webhooks")
     .post(
       "/v1/webhooks",
-      ({ body, request }) => {
+      async ({ body, request }) => {
         rejectIfAny(problems(body));
         const now = deps.clock.now();
         const record: WebhookRecord = {
@@ -99,7 +99,12 @@ export function webhookRoutes(deps: ApiDeps) {
         };
         const answer = JSON.stringify({ data: { ...webhookJson(record), secret: record.secret } });
         const recordAnswer = contextOf(request).recordAnswer;
-        if (deps.storage.webhooks.create(record, deps.maxEndpoints, recordAnswer ? () => recordAnswer(201, answer) : undefined) === "limit_reached") {
+        const created = await deps.storage.tx(async (tx) => {
+          const outcome = await tx.webhooks.create(record, deps.maxEndpoints);
+          if (outcome === "created") await recordAnswer?.(tx, 201, answer);
+          return outcome;
+        });
+        if (created === "limit_reached") {
           throw new ApiError("limit_reached", `at most ${deps.maxEndpoints} webhook endpoints may exist ([delivery] max_endpoints)`);
         }
         contextOf(request).log.info("webhook endpoint created", { webhook_id: record.id });
@@ -112,21 +117,21 @@ export function webhookRoutes(deps: ApiDeps) {
       ({ query }) => pageOf(parsePage(query, "wh"), (p) => deps.storage.webhooks.list(p), webhookJson),
       { query: v.object(PAGE_QUERY), detail: { summary: "List webhook endpoints, newest first", tags: ["webhooks"] } },
     )
-    .get("/v1/webhooks/:id", ({ params }) => ({ data: webhookJson(find(params.id)) }), {
+    .get("/v1/webhooks/:id", async ({ params }) => ({ data: webhookJson(await find(params.id)) }), {
       params: ID_PARAMS,
       detail: { summary: "Get one webhook endpoint", tags: ["webhooks"] },
     })
     .patch(
       "/v1/webhooks/:id",
-      ({ params, body, request }) => {
-        find(params.id);
+      async ({ params, body, request }) => {
+        await find(params.id);
         rejectIfAny(problems(body));
         const patch: WebhookPatch = {
           ...body,
           url: body.url === undefined ? undefined : normalizeUrl(body.url),
           events: body.events ? [...new Set(body.events)] : undefined,
         };
-        const updated = deps.storage.webhooks.update(params.id, patch, deps.clock.now());
+        const updated = await deps.storage.webhooks.update(params.id, patch, deps.clock.now());
         if (!updated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         contextOf(request).log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
         return { data: webhookJson(updated) };
@@ -135,50 +140,67 @@ export function webhookRoutes(deps: ApiDeps) {
     )
     .post(
       "/v1/webhooks/:id/rotate-secret",
-      ({ params, body, request }) => {
-        find(params.id);
+      async ({ params, body, request }) => {
+        await find(params.id);
         const now = deps.clock.now();
         const secret = body?.secret ?? newSecret();
-        const rotated = deps.storage.webhooks.rotateSecret(params.id, secret, now + ROTATION_OVERLAP_MS, now);
-        if (!rotated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
+        const recordAnswer = contextOf(request).recordAnswer;
+        const answer = await deps.storage.tx(async (tx) => {
+          const rotated = await tx.webhooks.rotateSecret(params.id, secret, now + ROTATION_OVERLAP_MS, now);
+          if (!rotated) return null;
+          const text = JSON.stringify({ data: { ...webhookJson(rotated), secret } });
+          await recordAnswer?.(tx, 200, text);
+          return text;
+        });
+        if (answer === null) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         contextOf(request).log.info("webhook secret rotated", { webhook_id: params.id, previous_valid_until: isoTime(now + ROTATION_OVERLAP_MS) });
-        return { data: { ...webhookJson(rotated), secret } };
+        return jsonText(answer);
       },
       { params: ID_PARAMS, body: ROTATE_BODY, detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
     )
     .post(
       "/v1/webhooks/:id/test",
-      async ({ params, set, request }) => {
-        const webhook = find(params.id);
+      async ({ params, request }) => {
+        const webhook = await find(params.id);
         if (webhook.status !== "active") throw new ApiError("conflict", `endpoint ${webhook.id} is disabled; enable it to send a test event`);
         const now = deps.clock.now();
         const data = JSON.stringify({ webhook_id: webhook.id, message: "This is a test event from hookd." });
         const event = buildEvent("webhook.test", data, "test", now);
-        const { deliveryIds } = await deps.storage.events.insert(event, { onlyWebhook: webhook.id });
+        const recordAnswer = contextOf(request).recordAnswer;
+        const answer = await deps.storage.tx(async (tx) => {
+          const { deliveryIds } = await tx.events.insert(event, { onlyWebhook: webhook.id });
+          const text = JSON.stringify({ data: { event_id: event.id, delivery_id: deliveryIds[0] ?? null } });
+          await recordAnswer?.(tx, 202, text);
+          return text;
+        });
         contextOf(request).log.info("test event enqueued", { webhook_id: webhook.id, event_id: event.id });
-        set.status = 202;
-        return { data: { event_id: event.id, delivery_id: deliveryIds[0] ?? null } };
+        return jsonText(answer, 202);
       },
       { params: ID_PARAMS, detail: { summary: "Send a webhook.test event to this endpoint only", tags: ["webhooks"] } },
     )
     .post(
       "/v1/webhooks/:id/recover",
-      ({ params, body, set, request }) => {
-        const webhook = find(params.id);
+      async ({ params, body, request }) => {
+        const webhook = await find(params.id);
         if (webhook.status !== "active") throw new ApiError("conflict", `endpoint ${webhook.id} is disabled; enable it before recovering`);
         const since = parseTimestamp(body.since, "since");
-        const recovered = deps.storage.deliveries.recover(webhook.id, since, deps.clock.now());
+        const recordAnswer = contextOf(request).recordAnswer;
+        const { recovered, answer } = await deps.storage.tx(async (tx) => {
+          const n = await tx.deliveries.recover(webhook.id, since, deps.clock.now());
+          const text = JSON.stringify({ data: { recovered: n } });
+          await recordAnswer?.(tx, 202, text);
+          return { recovered: n, answer: text };
+        });
         contextOf(request).log.info("deliveries recovered", { webhook_id: webhook.id, since: body.since, recovered });
-        set.status = 202;
-        return { data: { recovered } };
+        return jsonText(answer, 202);
       },
       { params: ID_PARAMS, body: RECOVER_BODY, parse: "json", detail: { summary: "Re-send the endpoint's failed and expired deliveries created since a time", tags: ["webhooks"] } },
     )
     .delete(
       "/v1/webhooks/:id",
-      ({ params, request }) => {
-        find(params.id);
-        deps.storage.webhooks.remove(params.id, deps.clock.now());
+      async ({ params, request }) => {
+        await find(params.id);
+        await deps.storage.webhooks.remove(params.id, deps.clock.now());
         contextOf(request).log.info("webhook endpoint deleted", { webhook_id: params.id });
         return new Response(null, { status: 204 });
       },

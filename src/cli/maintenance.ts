@@ -2,7 +2,7 @@ import { systemClock } from "../clock";
 import type { Config } from "../config/types";
 import { runRetention } from "../jobs/retention";
 import { createLogger } from "../log";
-import { openSqliteStorage } from "../storage/sqlite/storage";
+import { openBesideServer as openExisting } from "../storage/open";
 import type { Storage } from "../storage/types";
 
 // Both commands open the database beside a running `serve` (no serve lock): SQLite's own locking
@@ -13,7 +13,7 @@ import type { Storage } from "../storage/types";
 /** openBesideServer opens the existing database for a maintenance command, or says why not (null). */
 function openBesideServer(config: Config, command: string, err: (s: string) => void): Storage | null {
   try {
-    return openSqliteStorage(config.storage.path, systemClock, { blockingBusyMs: 5000, besideServer: true });
+    return openExisting(config.storage, systemClock);
   } catch (error) {
     err(`hookd ${command}: ${(error as Error).message}\n`);
     return null;
@@ -29,23 +29,23 @@ export async function cleanupCommand(config: Config, out: (s: string) => void, e
     out(`removed: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")}\n`);
     return 0;
   } finally {
-    storage.close();
+    await storage.close();
   }
 }
 
 /** backupCommand writes a consistent copy of the database to `dest`. */
-export function backupCommand(config: Config, dest: string, force: boolean, out: (s: string) => void, err: (s: string) => void): number {
+export async function backupCommand(config: Config, dest: string, force: boolean, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const storage = openBesideServer(config, "backup", err);
   if (storage === null) return 1;
   try {
     const started = performance.now();
-    storage.maintenance.backupTo(dest, force);
+    await storage.maintenance.backupTo(dest, force);
     out(`backup of ${config.storage.path} written to ${dest} in ${Math.round(performance.now() - started)} ms\n`);
     return 0;
   } catch (error) {
     err(`hookd backup: ${(error as Error).message}\n`);
     return 1;
   } finally {
-    storage.close();
+    await storage.close();
   }
 }

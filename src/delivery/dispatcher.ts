@@ -51,6 +51,7 @@ export async function attemptDelivery(d: ClaimedDelivery, send: Send, clock: Clo
     attemptId: newId("att"),
     deliveryId: d.id,
     webhookId: d.webhook_id,
+    lease: d.lease,
     attemptedAt,
     durationMs: outcome.durationMs,
     statusCode: outcome.statusCode,

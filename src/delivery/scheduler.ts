@@ -2,6 +2,7 @@ import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import type { AttemptResult, ClaimedDelivery, Storage } from "../storage/types";
 import { attemptDelivery, type DispatchSettings, type Send } from "./dispatcher";
+import { decideAttempt } from "./outcome";
 
 /** SchedulerOptions: limits from `[delivery]`, the transport, and hooks for metrics. */
 export interface SchedulerOptions extends DispatchSettings {
@@ -12,6 +13,8 @@ export interface SchedulerOptions extends DispatchSettings {
   readonly concurrency: number;
   readonly perEndpointConcurrency: number;
   readonly disableAfterMs: number;
+  /** owner names this process in lease tokens (node id). */
+  readonly owner: string;
   readonly onAttempt?: (result: AttemptResult, delivery: ClaimedDelivery) => void;
 }
 
@@ -19,14 +22,14 @@ export interface SchedulerOptions extends DispatchSettings {
 const CLAIM_ERROR_BACKOFF_MS = 1000;
 
 /**
- * DeliveryScheduler drives deliveries through the SQLite queue. It claims whenever it is woken
- * (new work committed, an attempt finished) and otherwise sleeps until the earliest due time of an
- * endpoint with free capacity: no polling interval. Capacity is counted per endpoint, so a slow
- * endpoint only ever holds its own `per_endpoint_concurrency` slots.
+ * DeliveryScheduler drives deliveries through the storage queue. It claims whenever it is woken (new
+ * work committed, an attempt finished) and otherwise sleeps until the queue's next wake-up time: no
+ * polling interval. Which endpoints have room and work is the queue's business (in the database, so
+ * it holds across processes); the scheduler only keeps what it has in flight itself.
  */
 export class DeliveryScheduler {
-  private readonly inFlightByEndpoint = new Map<string, number>();
-  private readonly inFlightIds = new Set<string>();
+  // Delivery id → lease token, for what this process is attempting now: O(in flight), never O(endpoints).
+  private readonly inFlightLeases = new Map<string, string>();
   private claiming = false;
   private claimRound: Promise<void> = Promise.resolve();
   private again = false;
@@ -34,19 +37,18 @@ export class DeliveryScheduler {
   private stopped = true;
   private cancelTimer: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
-  private rotation = 0;
   // Attempt results finished in the same turn of the event loop are recorded in one storage call.
   private completions: { result: AttemptResult; done: (error?: unknown) => void }[] = [];
   private completionsQueued = false;
   private readonly leaseMs: number;
 
   constructor(private readonly o: SchedulerOptions) {
-    // A lease must outlast one attempt plus recording it; a crashed process's leases are released at start anyway.
+    // SPEC §9 Leases: an attempt plus recording it fits well inside; a lapsed lease is released by the next claim.
     this.leaseMs = o.timeoutMs * 2 + 30_000;
   }
 
   get inFlight(): number {
-    return this.inFlightIds.size;
+    return this.inFlightLeases.size;
   }
 
   /** idle: nothing in flight and no claim round running or queued; only a timer (if any) is waiting. */
@@ -54,9 +56,9 @@ export class DeliveryScheduler {
     return this.inFlight === 0 && !this.claiming && !this.wakeQueued;
   }
 
-  /** start releases leases a previous process left (it died mid-attempt) and starts claiming. */
-  start(): void {
-    const released = this.o.storage.deliveries.releaseLeases(this.o.clock.now());
+  /** start releases leases this node left when it died mid-attempt, then starts claiming. */
+  async start(): Promise<void> {
+    const released = await this.o.storage.deliveries.releaseAbandoned(this.o.owner, this.o.clock.now());
     if (released > 0) this.o.log.warn("released deliveries leased by a previous process", { count: released });
     this.stopped = false;
     this.wake();
@@ -84,7 +86,8 @@ export class DeliveryScheduler {
       await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), Bun.sleep(graceMs)]);
     }
     if (this.inFlight > 0) {
-      const released = this.o.storage.deliveries.releaseLeases(this.o.clock.now(), [...this.inFlightIds]);
+      const leases = [...this.inFlightLeases].map(([id, lease]) => ({ id, lease }));
+      const released = await this.o.storage.deliveries.release(leases, this.o.clock.now());
       this.o.log.warn("released deliveries still in flight at shutdown", { count: released });
     }
   }
@@ -101,54 +104,36 @@ export class DeliveryScheduler {
   }
 
   private async claimUntilDone(): Promise<void> {
+    let wakeAt: number | null = null;
     try {
       do {
         this.again = false;
         const free = this.o.concurrency - this.inFlight;
-        const slots = this.offeredSlots();
-        if (free <= 0 || slots.size === 0) break;
-        const claimed = await this.o.storage.deliveries.claimDue(slots, free, this.o.clock.now(), this.leaseMs);
+        if (free <= 0) break;
+        const claimed = await this.o.storage.deliveries.claimDue({
+          now: this.o.clock.now(),
+          total: free,
+          perEndpoint: this.o.perEndpointConcurrency,
+          leaseMs: this.leaseMs,
+          owner: this.o.owner,
+        });
         if (this.stopped) {
-          if (claimed.length > 0) this.o.storage.deliveries.releaseLeases(this.o.clock.now(), claimed.map((d) => d.id));
+          if (claimed.length > 0) await this.o.storage.deliveries.release(claimed, this.o.clock.now());
           return;
         }
         for (const d of claimed) this.launch(d);
         if (claimed.length > 0) this.again = true;
       } while (this.again && !this.stopped);
+      // Always re-arm: a timer-driven round that claimed a slow endpoint's retry must not leave another
+      // endpoint's retry waiting for some unrelated attempt to finish.
+      if (this.inFlight < this.o.concurrency) wakeAt = await this.o.storage.deliveries.nextWakeAt(this.o.perEndpointConcurrency);
     } catch (error) {
       this.o.log.error("claiming deliveries failed; retrying", { error });
-      this.arm(this.o.clock.now() + CLAIM_ERROR_BACKOFF_MS);
-      return;
+      wakeAt = this.o.clock.now() + CLAIM_ERROR_BACKOFF_MS;
     } finally {
       this.claiming = false;
     }
-    // Always re-arm: a timer-driven round that claimed a slow endpoint's retry must not leave another
-    // endpoint's retry waiting for some unrelated attempt to finish.
-    this.arm(this.nextDueAt());
-  }
-
-  /** offeredSlots: free capacity per active endpoint, starting at a rotating endpoint for fairness. */
-  private offeredSlots(): Map<string, number> {
-    const ids = this.o.storage.webhooks.activeIds();
-    const slots = new Map<string, number>();
-    if (ids.length === 0) return slots;
-    this.rotation = (this.rotation + 1) % ids.length;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[(this.rotation + i) % ids.length]!;
-      const free = this.o.perEndpointConcurrency - (this.inFlightByEndpoint.get(id) ?? 0);
-      if (free > 0) slots.set(id, free);
-    }
-    return slots;
-  }
-
-  private nextDueAt(): number | null {
-    if (this.inFlight >= this.o.concurrency) return null;
-    let earliest: number | null = null;
-    for (const id of this.offeredSlots().keys()) {
-      const due = this.o.storage.deliveries.nextDueAt(id);
-      if (due !== null && (earliest === null || due < earliest)) earliest = due;
-    }
-    return earliest;
+    this.arm(wakeAt);
   }
 
   private arm(at: number | null): void {
@@ -164,13 +149,9 @@ export class DeliveryScheduler {
   }
 
   private launch(d: ClaimedDelivery): void {
-    this.inFlightIds.add(d.id);
-    this.inFlightByEndpoint.set(d.webhook_id, (this.inFlightByEndpoint.get(d.webhook_id) ?? 0) + 1);
+    this.inFlightLeases.set(d.id, d.lease);
     void this.run(d).finally(() => {
-      this.inFlightIds.delete(d.id);
-      const left = (this.inFlightByEndpoint.get(d.webhook_id) ?? 1) - 1;
-      if (left > 0) this.inFlightByEndpoint.set(d.webhook_id, left);
-      else this.inFlightByEndpoint.delete(d.webhook_id);
+      this.inFlightLeases.delete(d.id);
       if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       this.wake();
     });
@@ -207,9 +188,14 @@ export class DeliveryScheduler {
   private flushCompletions(): void {
     this.completionsQueued = false;
     const batch = this.completions.splice(0);
+    const now = this.o.clock.now();
+    const settings = { disableAfterMs: this.o.disableAfterMs };
     this.o.storage.deliveries
-      .complete(batch.map((c) => c.result), this.o.clock.now(), this.o.disableAfterMs)
+      .complete(batch.map((c) => c.result), (result, endpoint) => decideAttempt(result, endpoint, now, settings), now)
       .then((outcome) => {
+        for (const deliveryId of outcome.stale) {
+          this.o.log.warn("attempt not recorded: its lease had lapsed (the delivery will be attempted again)", { delivery_id: deliveryId });
+        }
         for (const { webhookId, reason } of outcome.disabled) {
           this.o.log.warn("webhook endpoint disabled", {
             webhook_id: webhookId,

@@ -1,4 +1,5 @@
 import type { Logger } from "../log";
+import type { Tx } from "../storage/types";
 
 /** RequestContext is what the front handler learned about a request before routing it. */
 export interface RequestContext {
@@ -11,11 +12,11 @@ export interface RequestContext {
   /** log carries request_id on every line about this request. */
   readonly log: Logger;
   /**
-   * recordAnswer stores this request's Idempotency-Key answer; a route that creates something calls it
-   * inside the same storage transaction, so a crash can never keep the object but lose the answer
-   * (a retry would then create it twice). Null when the request has no Idempotency-Key.
+   * recordAnswer stores this request's Idempotency-Key answer in `tx`, the transaction of the change
+   * it answers, so a crash can never keep the object but lose the answer (a retry would then create
+   * it twice). Null when the request has no Idempotency-Key.
    */
-  readonly recordAnswer: ((status: number, body: string) => void) | null;
+  readonly recordAnswer: ((tx: Tx, status: number, body: string) => Promise<void>) | null;
 }
 
 const contexts = new WeakMap<Request, RequestContext>();

@@ -63,13 +63,9 @@ export function errorResponse(error: ApiError, requestId: string): Response {
   });
 }
 
-const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
-
-/** isStorageOutage tells a database that cannot serve (disk full, locked, I/O error) from a programming error. */
+/** isStorageOutage tells a database that cannot serve (each backend reports it as StorageUnavailableError) from a programming error. */
 export function isStorageOutage(error: unknown): boolean {
-  if (error instanceof Error && error.name === "StorageUnavailableError") return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && OUTAGE_CODES.test(code);
+  return error instanceof Error && error.name === "StorageUnavailableError";
 }
 
 /** toApiError turns anything thrown into an ApiError: storage outages become 503, the rest 500. */

@@ -25,7 +25,7 @@ export async function withIdempotency(
     ]);
   }
   const hash = createHash("sha256").update(rawBody).digest("hex");
-  const outcome = store.begin(scope, key, hash, clock.now(), TTL_MS, LOCK_MS);
+  const outcome = await store.begin(scope, key, hash, clock.now(), TTL_MS, LOCK_MS);
   switch (outcome.kind) {
     case "mismatch":
       throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request body", [
@@ -45,15 +45,15 @@ export async function withIdempotency(
   try {
     response = await run();
   } catch (error) {
-    store.release(scope, key);
+    await store.release(scope, key);
     throw error;
   }
   const text = await response.text();
   if (shouldRemember(response.status, text)) {
     const contentType = response.headers.get("content-type") ?? "application/json";
-    store.complete(scope, key, response.status, text, contentType, clock.now());
+    await store.complete(scope, key, response.status, text, contentType, clock.now());
   } else {
-    store.release(scope, key);
+    await store.release(scope, key);
   }
   return new Response(response.status === 204 ? null : text, { status: response.status, headers: response.headers });
 }

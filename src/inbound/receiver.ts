@@ -132,17 +132,15 @@ export function createInboundReceiver(deps: InboundDeps) {
     };
     // A rejection keeps the body's size and SHA-256 (never the body, never the expected signature), so
     // a sender can compare with what it signed: a different hash means the bytes changed on the way.
-    const reject = (error: ApiError, body: Uint8Array | undefined): never => {
+    const reject = async (error: ApiError, body: Uint8Array | undefined): Promise<never> => {
       const size = body?.byteLength ?? Number(request.headers.get("content-length") ?? 0);
       const bodySha256 = body === undefined ? null : sha256(body);
       deps.onOutcome?.(source.id, error.code);
       log.warn("inbound request rejected", { source: source.id, reason: error.code, size, body_sha256: bodySha256, client_ip: clientIp, inbound_id: base.id });
       if (error.status < 500 && budget.take(source.id, now)) {
-        try {
-          deps.storage.inbound.logRejected({ ...base, status: "rejected", reason: error.code, size, body_sha256: bodySha256 });
-        } catch {
-          // best effort: the log line above already says what happened
-        }
+        // Best effort (the log line above already says what happened), but stored before the answer, so
+        // a sender who reads GET /v1/inbound after a 4xx finds it. The budget bounds what this costs.
+        await deps.storage.inbound.logRejected({ ...base, status: "rejected", reason: error.code, size, body_sha256: bodySha256 }).catch(() => {});
       }
       throw error;
     };
@@ -151,7 +149,7 @@ export function createInboundReceiver(deps: InboundDeps) {
     try {
       accepted = await check(source, request, clientIp, received);
     } catch (error) {
-      if (error instanceof ApiError) reject(error, received.body);
+      if (error instanceof ApiError) await reject(error, received.body);
       throw error;
     }
     const event = buildEvent(accepted.eventType, accepted.text, "inbound", now);

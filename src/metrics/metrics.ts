@@ -55,8 +55,8 @@ export function createMetrics(storage: () => Storage, clock: Clock): Metrics {
     help: "Deliveries by status, read from the database when scraped.",
     labelNames: ["status"] as const,
     registers: [registry],
-    collect() {
-      const counts = storage().deliveries.countByStatus();
+    async collect() {
+      const counts = await storage().deliveries.countByStatus();
       for (const status of STATUSES) this.set({ status }, counts[status]);
     },
   });
@@ -64,8 +64,8 @@ export function createMetrics(storage: () => Storage, clock: Clock): Metrics {
     name: "hookd_oldest_pending_delivery_seconds",
     help: "Age of the oldest delivery not yet delivered or expired; 0 when there is none.",
     registers: [registry],
-    collect() {
-      const oldest = storage().deliveries.oldestUnfinishedAt();
+    async collect() {
+      const oldest = await storage().deliveries.oldestUnfinishedAt();
       this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
     },
   });

@@ -22,7 +22,7 @@ export interface DeliveryRecord {
   delivered_at: number | null;
 }
 
-/** AttemptRecordRow is one recorded attempt. */
+/** AttemptRow is one recorded attempt. */
 export interface AttemptRow {
   id: string;
   delivery_id: string;
@@ -31,6 +31,18 @@ export interface AttemptRow {
   duration_ms: number;
   error: string | null;
   response: string;
+}
+
+/** ClaimRequest: how much to claim and for how long. */
+export interface ClaimRequest {
+  now: number;
+  /** total: deliveries to lease at most in this round (the process's free capacity). */
+  total: number;
+  /** perEndpoint: leases one endpoint may hold at once, counted over every process (per_endpoint_concurrency). */
+  perEndpoint: number;
+  leaseMs: number;
+  /** owner names the claiming process (node id); each lease token starts with it. */
+  owner: string;
 }
 
 /** ClaimedDelivery is everything a worker needs to make one attempt without another query. */
@@ -45,28 +57,63 @@ export interface ClaimedDelivery {
   body: string;
   attempts: number;
   schedule_attempts: number;
+  /** lease is this claim's token: recording the attempt or releasing it requires it to still be current. */
+  lease: string;
 }
 
-/** AttemptResult is a worker's verdict on one attempt, written back by complete(). */
+/** AttemptResult is a worker's report of one attempt, written back by complete(). */
 export interface AttemptResult {
   attemptId: string;
   deliveryId: string;
   webhookId: string;
+  lease: string;
   attemptedAt: number;
   durationMs: number;
   statusCode: number | null;
   error: string | null;
   response: string;
   ok: boolean;
-  /** next due time when a retry is scheduled; null when delivered or out of attempts. */
+  /** next due time when the schedule allows a retry; null when delivered or out of attempts. */
   nextAttemptAt: number | null;
-  /** gone: the endpoint answered 410 and is disabled at once. */
+  /** gone: the endpoint answered 410 and is to be disabled at once. */
   gone: boolean;
 }
 
-/** CompleteOutcome reports endpoints disabled by these results (410 or disable_after). */
+/** EndpointState is what the outcome rules need to know of an endpoint when an attempt is recorded. */
+export interface EndpointState {
+  status: "active" | "disabled" | "deleted";
+  failure_count: number;
+  failing_since: number | null;
+}
+
+/** AttemptDecision is what recording one attempt changes (SPEC §6), decided by src/delivery/outcome.ts. */
+export interface AttemptDecision {
+  delivery: {
+    status: "delivered" | "failed" | "expired";
+    nextAttemptAt: number | null;
+    error: string | null;
+    deliveredAt: number | null;
+  };
+  /** endpoint: reset its failure record, count a failure (at `attemptedAt`), or leave it. */
+  endpoint: "reset" | "failed" | "unchanged";
+  /** disable the endpoint (and expire its unfinished deliveries) for this reason. */
+  disable: "gone" | "failing" | null;
+}
+
+/** DecideAttempt turns a result and its endpoint's current state into a decision; pure. */
+export type DecideAttempt = (result: AttemptResult, endpoint: EndpointState) => AttemptDecision;
+
+/** CompleteOutcome reports endpoints disabled by these results and results dropped because their lease was gone. */
 export interface CompleteOutcome {
   disabled: { webhookId: string; reason: "gone" | "failing" }[];
+  /** stale: delivery ids whose lease had lapsed or moved on; their attempt was not recorded. */
+  stale: string[];
+}
+
+/** LeaseRef names one held lease. */
+export interface LeaseRef {
+  id: string;
+  lease: string;
 }
 
 /** DeliveryQuery filters an endpoint's history. */
@@ -74,32 +121,50 @@ export interface DeliveryQuery extends PageQuery {
   status?: DeliveryStatus;
 }
 
-/** DeliveryStore is the queue (claim/complete/release) and the delivery history. */
-export interface DeliveryStore {
-  /**
-   * claimDue leases due deliveries, earliest first, one statement per endpoint: at most `slots`
-   * per endpoint (in the map's order) and at most `total` in all.
-   */
-  claimDue(slots: ReadonlyMap<string, number>, total: number, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
-  /** complete records attempts and moves deliveries and endpoints on (SPEC §6 rules). */
-  complete(results: AttemptResult[], now: number, disableAfterMs: number): Promise<CompleteOutcome>;
-  /** releaseLeases makes leased deliveries due now: all of them at start (a previous process died), or the given ids at stop. */
-  releaseLeases(now: number, ids?: readonly string[]): number;
-  /** nextDueAt is the earliest time any delivery to this endpoint becomes claimable. */
-  nextDueAt(webhookId: string): number | null;
-  get(id: string): DeliveryRecord | null;
-  attempts(deliveryId: string): AttemptRow[];
-  listForWebhook(webhookId: string, query: DeliveryQuery): DeliveryRecord[];
-  listForEvent(eventId: string): DeliveryRecord[];
-  /** retry makes a finished or failed delivery pending now with a fresh schedule. */
-  retry(id: string, now: number): "ok" | "not_found" | "leased" | "already_pending";
-  /** recover re-enqueues an endpoint's failed/expired deliveries created since `since`. */
-  recover(webhookId: string, since: number, now: number): number;
-  /** countByStatus is the queue depth per status (read when /metrics is scraped). */
-  countByStatus(): Record<DeliveryStatus, number>;
-  /** oldestUnfinishedAt is the created_at of the oldest pending or failed delivery, or null. */
-  oldestUnfinishedAt(): number | null;
-  /** attemptsSince counts attempts made at or after `since` (ms), off the attempts_by_time index. */
-  attemptsSince(since: number): number;
+/** DeliveryWrites re-enqueue deliveries; they may commit with other writes (the idempotency answer). */
+export interface DeliveryWrites {
+  /** retry makes a finished or failed delivery pending now with a fresh schedule; not while its endpoint is inactive. */
+  retry(id: string, now: number): Promise<"ok" | "not_found" | "leased" | "already_pending" | "inactive">;
+  /** recover re-enqueues an active endpoint's unleased failed/expired deliveries created since `since` (0 for an inactive one). */
+  recover(webhookId: string, since: number, now: number): Promise<number>;
 }
 
+/**
+ * DeliveryStore is the queue (claim/complete/release) and the delivery history.
+ *
+ * Queue contract: a claim is driven by due work, not by endpoints: a round costs a bounded number
+ * of index reads whatever the number of endpoints and whatever the backlog behind a busy one. Each
+ * endpoint's in-flight count lives in the database, so `perEndpoint` holds across processes. Among
+ * endpoints with due work, claims go round-robin (by the later of an endpoint's earliest due time and
+ * when it was last served), so a hot endpoint with a large backlog does not starve a cold one. A
+ * lease whose time ran out is released by the next claim; if its endpoint has become inactive
+ * meanwhile, the delivery is expired (nobody would claim it again).
+ */
+export interface DeliveryStore extends DeliveryWrites {
+  /** claimDue leases due deliveries and returns them with what an attempt needs. */
+  claimDue(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /**
+   * complete records attempts whose lease is still current and applies `decide`'s verdict to the
+   * delivery and its endpoint; results whose lease is gone are dropped and listed as stale.
+   */
+  complete(results: AttemptResult[], decide: DecideAttempt, now: number): Promise<CompleteOutcome>;
+  /** release makes the given leased deliveries due now (stop, or a claim that came too late). */
+  release(leases: readonly LeaseRef[], now: number): Promise<number>;
+  /**
+   * releaseAbandoned makes due now the leases a previous run of this node left (it died mid-attempt),
+   * and expires unfinished deliveries of inactive endpoints. On SQLite that is every lease.
+   */
+  releaseAbandoned(owner: string, now: number): Promise<number>;
+  /** nextWakeAt: the earliest time a claim could find work for an endpoint below `perEndpoint`, or a lease lapses. */
+  nextWakeAt(perEndpoint: number): Promise<number | null>;
+  get(id: string): Promise<DeliveryRecord | null>;
+  attempts(deliveryId: string): Promise<AttemptRow[]>;
+  listForWebhook(webhookId: string, query: DeliveryQuery): Promise<DeliveryRecord[]>;
+  listForEvent(eventId: string): Promise<DeliveryRecord[]>;
+  /** countByStatus is the queue depth per status (read when /metrics is scraped). */
+  countByStatus(): Promise<Record<DeliveryStatus, number>>;
+  /** oldestUnfinishedAt is the created_at of the oldest pending or failed delivery, or null. */
+  oldestUnfinishedAt(): Promise<number | null>;
+  /** attemptsSince counts attempts made at or after `since` (ms). */
+  attemptsSince(since: number): Promise<number>;
+}

@@ -48,9 +48,9 @@ export interface InboundQuery extends PageQuery {
 export interface InboundStore {
   /** accept runs dedupe, the rate limit and the insert (record, event, deliveries) as one durable operation. */
   accept(request: AcceptRequest): Promise<AcceptOutcome>;
-  /** logRejected stores a rejection (no body) outside the group commit; best effort. */
-  logRejected(record: InboundRecord): void;
-  get(id: string): InboundRecord | null;
-  list(query: InboundQuery): InboundRecord[];
+  /** logRejected stores a rejection (no body); best effort. */
+  logRejected(record: InboundRecord): Promise<void>;
+  get(id: string): Promise<InboundRecord | null>;
+  list(query: InboundQuery): Promise<InboundRecord[]>;
 }
 

@@ -1,9 +1,17 @@
-import type { DeliveryStore } from "./delivery-types";
+import type { DeliveryStore, DeliveryWrites } from "./delivery-types";
 import type { InboundStore } from "./inbound-types";
 
-// The storage interface: everything the API and (later) the delivery engine may ask of the
-// database. Route handlers and the queue only see these methods, so a Postgres backend is a
-// new implementation of this file's interfaces, not a rewrite.
+// The storage contract: everything the API, the inbound path and the delivery engine may ask of the
+// database, the same for every backend (SQLite in ./sqlite, PostgreSQL later). Rules of the contract:
+// - Every method returns a Promise, reads included, so a network database can implement it.
+// - Writes that must commit together take one `Tx` from `Storage.tx`; a write called on a store
+//   directly is its own transaction. An answer is resolved only once its transaction is durable.
+// - Storage saves decisions, it does not make them: which endpoints an event goes to is a `RouteEvent`
+//   handed in when the backend is opened, and what an attempt's result means is a `DecideAttempt`
+//   handed to `complete` (both live in src/delivery/).
+// - A backend turns its driver's outage errors (locked, disk full, connection refused) into
+//   `StorageUnavailableError`; the HTTP layer answers those 503 + Retry-After.
+// test/storage-contract/ checks all of this against every backend.
 
 /** WebhookStatus is what PATCH may set; deleted endpoints are hidden, not a status. */
 export type WebhookStatus = "active" | "disabled";
@@ -31,6 +39,12 @@ export interface WebhookPatch {
   status?: WebhookStatus;
 }
 
+/** ActiveEndpoint is what routing needs to know of an endpoint: who is subscribed to what. */
+export interface ActiveEndpoint {
+  id: string;
+  events: readonly string[];
+}
+
 /** EventOrigin says what produced an event (metrics label, event listing). */
 export type EventOrigin = "api" | "inbound" | "resource" | "test";
 
@@ -42,6 +56,14 @@ export interface EventRecord {
   body: string;
   created_at: number;
 }
+
+/**
+ * RouteEvent decides which active endpoints an event is fanned out to (ids). It is pure and runs inside
+ * the storing transaction against the active endpoints as last committed (a backend may cache the
+ * list between endpoint changes): an endpoint created in the same transaction, or concurrently, may
+ * miss the event; one disabled or deleted before the event commits never gets a delivery.
+ */
+export type RouteEvent = (event: EventRecord, endpoints: readonly ActiveEndpoint[]) => string[];
 
 /** ResourceRecord is one entry of the generic resource registry. */
 export interface ResourceRecord {
@@ -73,52 +95,51 @@ export type IdempotencyBegin =
   | { kind: "mismatch" }
   | { kind: "replay"; status: number; body: string; contentType: string };
 
-/** WebhookStore keeps outbound subscriptions. */
-export interface WebhookStore {
-  /** create inserts the endpoint unless `maxEndpoints` live endpoints exist already; `alsoInTransaction` commits with it. */
-  create(record: WebhookRecord, maxEndpoints: number, alsoInTransaction?: () => void): "created" | "limit_reached";
-  get(id: string): WebhookRecord | null;
-  list(page: PageQuery): WebhookRecord[];
-  update(id: string, patch: WebhookPatch, now: number): WebhookRecord | null;
+/** WebhookWrites are the endpoint changes that may commit together with others. */
+export interface WebhookWrites {
+  /** create inserts the endpoint unless `maxEndpoints` live endpoints exist already. */
+  create(record: WebhookRecord, maxEndpoints: number): Promise<"created" | "limit_reached">;
+  /** update applies `patch`; disabling expires unfinished deliveries, re-enabling clears the failure record. */
+  update(id: string, patch: WebhookPatch, now: number): Promise<WebhookRecord | null>;
   /** remove hides the endpoint and expires its unfinished deliveries; its history stays readable. */
-  remove(id: string, now: number): boolean;
-  /** getAny finds an endpoint even after deletion, for its delivery history. */
-  getAny(id: string): (WebhookRecord & { deleted: boolean }) | null;
+  remove(id: string, now: number): Promise<boolean>;
   /** rotateSecret makes `secret` current; the old one keeps signing webhook-signature until `previousUntil`. */
-  rotateSecret(id: string, secret: string, previousUntil: number, now: number): WebhookRecord | null;
-  /** activeIds lists endpoints the queue should serve. */
-  activeIds(): string[];
+  rotateSecret(id: string, secret: string, previousUntil: number, now: number): Promise<WebhookRecord | null>;
 }
 
-/** InsertOptions: `onlyWebhook` targets one endpoint (webhook.test); `alsoInTransaction` runs in the same transaction (the idempotency answer). */
+/** WebhookStore keeps outbound subscriptions; deleted ones keep their row for delivery history. */
+export interface WebhookStore extends WebhookWrites {
+  get(id: string): Promise<WebhookRecord | null>;
+  list(page: PageQuery): Promise<WebhookRecord[]>;
+  /** getAny finds an endpoint even after deletion, for its delivery history. */
+  getAny(id: string): Promise<(WebhookRecord & { deleted: boolean }) | null>;
+  /** active lists the endpoints events may be routed to. */
+  active(): Promise<readonly ActiveEndpoint[]>;
+}
+
+/** InsertOptions: `onlyWebhook` targets one endpoint whatever routing says (webhook.test). */
 export interface InsertOptions {
   onlyWebhook?: string;
-  alsoInTransaction?: (result: { deliveries: number; deliveryIds: string[] }) => void;
+}
+
+/** InsertResult says which deliveries an event made. */
+export interface InsertResult {
+  deliveries: number;
+  deliveryIds: string[];
+}
+
+/** EventWrites stores events. */
+export interface EventWrites {
+  /** insert stores an event and one delivery per endpoint RouteEvent picks, in one transaction. */
+  insert(event: EventRecord, options?: InsertOptions): Promise<InsertResult>;
 }
 
 /** EventStore keeps the event log. */
-export interface EventStore {
-  /** insert stores an event and one delivery per matching active endpoint in one durable transaction. */
-  insert(event: EventRecord, options?: InsertOptions): Promise<{ deliveries: number; deliveryIds: string[] }>;
-  get(id: string): EventRecord | null;
-  list(query: EventQuery): EventRecord[];
+export interface EventStore extends EventWrites {
+  get(id: string): Promise<EventRecord | null>;
+  list(query: EventQuery): Promise<EventRecord[]>;
   /** typesSeen lists distinct stored event types, for free-form catalogues. */
-  typesSeen(): string[];
-}
-
-/** ResourceStore keeps the resource registry; every change stores its events in the same transaction. */
-export interface ResourceStore {
-  create(resource: ResourceRecord, events: EventRecord[], alsoInTransaction?: () => void): Promise<void>;
-  get(id: string): ResourceRecord | null;
-  list(page: PageQuery): ResourceRecord[];
-  /**
-   * update reads the current row and applies `change` to it inside one transaction, so concurrent
-   * changes cannot lose each other's writes or emit events for a state that never existed.
-   * `change` returns null for "nothing to change". Resolves with the row after, or null if missing.
-   */
-  update(id: string, change: (before: ResourceRecord) => ResourceChange | null): Promise<ResourceRecord | null>;
-  /** remove deletes the row and stores the events `describe` makes from its last state; null if missing. */
-  remove(id: string, describe: (before: ResourceRecord) => EventRecord[]): Promise<ResourceRecord | null>;
+  typesSeen(): Promise<string[]>;
 }
 
 /** ResourceChange is a resource's new state and the events that announce it. */
@@ -127,14 +148,38 @@ export interface ResourceChange {
   events: EventRecord[];
 }
 
+/** ResourceWrites change the registry; every change stores its events in the same transaction. */
+export interface ResourceWrites {
+  create(resource: ResourceRecord, events: EventRecord[]): Promise<void>;
+  /**
+   * update reads the current row and applies `change` (pure) to it inside the transaction, so
+   * concurrent changes cannot lose each other's writes or emit events for a state that never
+   * existed. `change` returns null for "nothing to change". Resolves with the row after, or null if missing.
+   */
+  update(id: string, change: (before: ResourceRecord) => ResourceChange | null): Promise<ResourceRecord | null>;
+  /** remove deletes the row and stores the events `describe` (pure) makes from its last state; null if missing. */
+  remove(id: string, describe: (before: ResourceRecord) => EventRecord[]): Promise<ResourceRecord | null>;
+}
+
+/** ResourceStore keeps the resource registry. */
+export interface ResourceStore extends ResourceWrites {
+  get(id: string): Promise<ResourceRecord | null>;
+  list(page: PageQuery): Promise<ResourceRecord[]>;
+}
+
+/** IdempotencyWrites stores a request's answer; called in the transaction of the change it answers. */
+export interface IdempotencyWrites {
+  complete(scope: string, key: string, status: number, body: string, contentType: string, now: number): Promise<void>;
+}
+
 /** IdempotencyStore remembers admin POST answers per (scope, key) for `ttlMs`. */
-export interface IdempotencyStore {
-  begin(scope: string, key: string, requestHash: string, now: number, ttlMs: number, lockMs: number): IdempotencyBegin;
-  complete(scope: string, key: string, status: number, body: string, contentType: string, now: number): void;
+export interface IdempotencyStore extends IdempotencyWrites {
+  /** begin claims the key atomically (two concurrent requests: one starts, the other is in_progress). */
+  begin(scope: string, key: string, requestHash: string, now: number, ttlMs: number, lockMs: number): Promise<IdempotencyBegin>;
   /** release forgets a claim whose request did not finish (5xx, validation error), so a retry runs again. */
-  release(scope: string, key: string): void;
+  release(scope: string, key: string): Promise<void>;
   /** releaseAbandoned lets claims left running by a process that died be retried at once (called at start). */
-  releaseAbandoned(): number;
+  releaseAbandoned(): Promise<number>;
 }
 
 /** PruneCutoffs: rows older than these times go (epoch ms). */
@@ -160,7 +205,25 @@ export interface MaintenanceStore {
   /** prune deletes finished deliveries (with attempts), events owed nothing, inbound records, expired keys and windows, in batches. */
   prune(cutoffs: PruneCutoffs, batch?: number): Promise<PruneCounts>;
   /** backupTo writes a consistent copy of the database to `dest` while others keep writing. */
-  backupTo(dest: string, overwrite: boolean): void;
+  backupTo(dest: string, overwrite: boolean): Promise<void>;
+}
+
+/** Tx is one open transaction: the writes given it commit together or not at all. */
+export interface Tx {
+  readonly webhooks: WebhookWrites;
+  readonly events: EventWrites;
+  readonly resources: ResourceWrites;
+  readonly deliveries: DeliveryWrites;
+  readonly idempotency: IdempotencyWrites;
+}
+
+/** StorageFacts describe the backend for the startup report. */
+export interface StorageFacts {
+  backend: "sqlite" | "postgres";
+  /** location names the database without credentials (a path, or host/database). */
+  location: string;
+  /** bytes on disk, when the backend knows it cheaply. */
+  bytes: number | null;
 }
 
 export * from "./delivery-types";
@@ -175,9 +238,17 @@ export interface Storage {
   readonly inbound: InboundStore;
   readonly idempotency: IdempotencyStore;
   readonly maintenance: MaintenanceStore;
+  /**
+   * tx runs `fn` in one transaction and resolves with its result once committed; if `fn` throws,
+   * nothing it wrote is kept and the error is rethrown. `fn` must await only `tx`'s methods (no
+   * network or timers): on SQLite it runs inside a group commit shared with other writers, and it may
+   * be run a second time (isolated) if another operation of the batch fails.
+   */
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** checkWritable is the readiness probe: true when a write transaction can commit. */
-  checkWritable(): boolean;
-  close(): void;
+  checkWritable(): Promise<boolean>;
+  describe(): Promise<StorageFacts>;
+  close(): Promise<void>;
 }
 
 /** StorageUnavailableError marks a storage outage; the HTTP layer answers 503 + Retry-After. */

@@ -69,7 +69,7 @@ describe("a dead endpoint does not hold back a healthy one", () => {
       await gapServer.api("POST", "/v1/webhooks", { url: `${dead.url}/dead-gap`, events: ["gap.dead"] });
       await gapServer.api("POST", "/v1/webhooks", { url: `${flaky.url}/flaky`, events: ["gap.flaky"] });
       await gapServer.api("POST", "/v1/events", { type: "gap.dead", data: {} });
-      await waitFor(() => gapServer.app.storage.deliveries.countByStatus().failed === 1, 5_000, "dead attempt timed out");
+      await waitFor(async () => (await gapServer.app.storage.deliveries.countByStatus()).failed === 1, 5_000, "dead attempt timed out");
       await gapServer.api("POST", "/v1/events", { type: "gap.flaky", data: {} });
       await waitFor(() => flaky.requests.length === 2, 10_000, "the flaky endpoint's retry");
       const gap = flaky.requests[1]!.at - flaky.requests[0]!.at;

@@ -92,8 +92,8 @@ beforeAll(async () => {
   expect((await inbound(2, "00".repeat(32))).status).toBe(401);
   expect((await inbound(3, undefined, "no-such-source")).status).toBe(404);
   // ok → delivered, fail → failed (retry in 1h), gone → expired (410 disables the endpoint)
-  await waitFor(() => {
-    const c = server.app.storage.deliveries.countByStatus();
+  await waitFor(async () => {
+    const c = await server.app.storage.deliveries.countByStatus();
     return c.delivered === 1 && c.failed === 1 && c.expired === 1 && server.app.scheduler.idle;
   }, 5000, "one delivered, one failed, one expired");
   // Another process holding the write lock longer than the busy timeout: inbound answers 503.
@@ -333,7 +333,7 @@ function sourceCodes() {
 
   const sender = text("delivery/sender.ts");
   const dispatcher = text("delivery/dispatcher.ts");
-  const stores = text("storage/sqlite/delivery-store.ts") + text("storage/sqlite/webhook-store.ts");
+  const stores = text("storage/sqlite/deliveries.ts") + text("storage/sqlite/webhooks.ts") + text("delivery/outcome.ts");
   // snake_case delivery errors: the sender's constants, and what the stores write into last_error.
   const deliveryCodes = new Set<string>([...sender.matchAll(/"([a-z]+(?:_[a-z]+)+)"/g)].map((m) => m[1]!));
   for (const line of stores.split("\n").filter((l) => /error/i.test(l))) {

@@ -56,7 +56,7 @@ describe("/metrics", () => {
     expect((await inbound("{}", "x", "who")).status).toBe(404);
     await server.api("POST", "/v1/events", { type: "erp.manual", data: {} });
     await waitFor(async () => {
-      const counts = server.app.storage.deliveries.countByStatus();
+      const counts = await server.app.storage.deliveries.countByStatus();
       return counts.delivered === 4 && counts.failed === 4 && server.app.scheduler.idle;
     }, 5000, "4 delivered, 4 failed");
 

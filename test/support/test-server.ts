@@ -39,9 +39,11 @@ export async function startTestServer(
     random?: () => number;
     busyTimeoutMs?: number;
     env?: Record<string, string>;
+    /** dir: serve a database already made in this directory (hookd.db), e.g. by an older schema. */
+    dir?: string;
   } = {},
 ): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), "hookd-test-"));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "hookd-test-"));
   const key = `test-key-${crypto.randomUUID()}`;
   const merged: Record<string, string> = {
     storage: `path = ${JSON.stringify(join(dir, "hookd.db"))}`,

@@ -1,27 +1,44 @@
 import type { Database } from "bun:sqlite";
+import { isBusy } from "./errors";
 
 const BUSY_RETRY_MS = 20;
 
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
-}
+/** AfterCommit registers work to run once the operation's batch is durable (cache invalidation, wake-ups). */
+export type AfterCommit = (effect: () => void) => void;
+
+/** WriteOp is one operation of a batch; it may await only writes on the same connection. */
+export type WriteOp<T> = (afterCommit: AfterCommit) => T | Promise<T>;
 
 interface Pending {
-  op: () => unknown;
+  op: WriteOp<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+  effects: (() => void)[];
+}
+
 /**
- * GroupCommit runs write operations queued in the same turn of the event loop inside one
- * transaction, so many concurrent requests share one fsync (synchronous = FULL). Each operation
- * runs in its own savepoint: one failing operation rolls back alone; a failed COMMIT fails them all.
- * Callers' promises settle only after the COMMIT returned, i.e. once their writes are durable.
+ * GroupCommit is SQLite's one write path: operations queued in the same turn of the event loop run
+ * inside one transaction, so many concurrent requests share one fsync (synchronous = FULL). Callers'
+ * promises settle only after the COMMIT returned, i.e. once their writes are durable, and the
+ * effects an operation registered with `afterCommit` run only then (a rolled-back op's never run).
+ *
+ * Cost model: operations almost never fail (requests are validated first), so a batch first runs
+ * without savepoints, which would cost a side journal of every touched page per write; only if one
+ * throws is the transaction rolled back and the batch run again with one savepoint per operation, so
+ * the failure stays its own. Operations must therefore be safe to run twice. They are awaited one
+ * after another: an `await` on this connection's statements resolves in the same macrotask, so no
+ * I/O callback (another request) runs inside a batch; readers use a separate connection and never
+ * see uncommitted rows.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
+  private running = false;
   private busySince: number | null = null;
 
   /**
@@ -36,57 +53,68 @@ export class GroupCommit {
   ) {}
 
   /** run queues `op` for the next batch and resolves with its result once the batch is durable. */
-  run<T>(op: () => T): Promise<T> {
+  run<T>(op: WriteOp<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate runs after pending I/O callbacks: requests that arrived meanwhile join this batch.
-        setImmediate(() => this.flush());
-      }
+      this.queue.push({ op: op as WriteOp<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
     });
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate runs after pending I/O callbacks: requests that arrived meanwhile join this batch.
+    setImmediate(() => void this.flush());
+  }
+
   /** flush commits everything queued now; `final` (on close) gives up at once on a held lock instead of waiting. */
-  flush(final = false): void {
+  async flush(final = false): Promise<void> {
     this.scheduled = false;
-    while (this.queue.length > 0) {
-      const size = Math.min(this.queue.length, this.maxBatch);
-      try {
-        this.db.run("BEGIN IMMEDIATE");
-        this.busySince = null;
-      } catch (error) {
-        const now = Date.now();
-        this.busySince ??= now;
-        if (!final && isBusy(error) && now - this.busySince < this.busyDeadlineMs) {
-          this.scheduled = true;
-          setTimeout(() => this.flush(), BUSY_RETRY_MS);
-          return;
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const size = Math.min(this.queue.length, this.maxBatch);
+        try {
+          this.db.run("BEGIN IMMEDIATE");
+          this.busySince = null;
+        } catch (error) {
+          const now = Date.now();
+          this.busySince ??= now;
+          if (!final && isBusy(error) && now - this.busySince < this.busyDeadlineMs) {
+            this.scheduled = true;
+            setTimeout(() => void this.flush(), BUSY_RETRY_MS);
+            return;
+          }
+          this.busySince = null;
+          for (const p of this.queue.splice(0, size)) p.reject(error);
+          continue;
         }
-        this.busySince = null;
-        for (const p of this.queue.splice(0, size)) p.reject(error);
-        continue;
+        await this.commit(this.queue.splice(0, size));
       }
-      this.commit(this.queue.splice(0, size));
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0 && !this.scheduled) this.schedule();
     }
   }
 
-  /**
-   * commit runs a batch inside the transaction flush() began. Operations almost never fail (requests
-   * are validated first), so the batch first runs without savepoints, which would cost a side journal
-   * of every touched page per write; only if one throws is the transaction rolled back and the batch
-   * run again with one savepoint per operation, so the failure stays its own. Operations must
-   * therefore be safe to run twice (they only write through this transaction).
-   */
-  private commit(batch: Pending[]): void {
-    let outcomes: { ok: boolean; value: unknown }[] = [];
+  private async commit(batch: Pending[]): Promise<void> {
+    let outcomes: Outcome[] = [];
     try {
-      try {
-        for (const p of batch) outcomes.push({ ok: true, value: p.op() });
-      } catch {
+      let failed = false;
+      for (const p of batch) {
+        const outcome = await this.attempt(p);
+        outcomes.push(outcome);
+        if (!outcome.ok) {
+          failed = true;
+          break;
+        }
+      }
+      if (failed) {
         this.db.run("ROLLBACK");
         this.db.run("BEGIN IMMEDIATE");
-        outcomes = batch.map((p) => this.isolated(p));
+        outcomes = [];
+        for (const p of batch) outcomes.push(await this.isolated(p));
       }
       this.db.run("COMMIT");
     } catch (error) {
@@ -99,27 +127,28 @@ export class GroupCommit {
       return;
     }
     this.onBatch(batch.length);
-    this.settle(batch, outcomes);
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if (!outcome.ok) return p.reject(outcome.value);
+      for (const effect of outcome.effects) effect();
+      p.resolve(outcome.value);
+    });
   }
 
-  private isolated(p: Pending): { ok: boolean; value: unknown } {
-    this.db.run("SAVEPOINT op");
+  private async attempt(p: Pending): Promise<Outcome> {
+    const effects: (() => void)[] = [];
     try {
-      const value = p.op();
-      this.db.run("RELEASE op");
-      return { ok: true, value };
+      return { ok: true, value: await p.op((e) => effects.push(e)), effects };
     } catch (error) {
-      this.db.run("ROLLBACK TO op");
-      this.db.run("RELEASE op");
-      return { ok: false, value: error };
+      return { ok: false, value: error, effects: [] };
     }
   }
 
-  private settle(batch: Pending[], outcomes: { ok: boolean; value: unknown }[]): void {
-    batch.forEach((p, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) p.resolve(outcome.value);
-      else p.reject(outcome.value);
-    });
+  private async isolated(p: Pending): Promise<Outcome> {
+    this.db.run("SAVEPOINT op");
+    const outcome = await this.attempt(p);
+    if (!outcome.ok) this.db.run("ROLLBACK TO op");
+    this.db.run("RELEASE op");
+    return outcome;
   }
 }

@@ -24,6 +24,16 @@ export function openDatabase(path: string, busyTimeoutMs = 5000, create = true):
   return db;
 }
 
+/**
+ * openReader opens a second, read-only connection to the same file. Reads go through it so they only
+ * ever see committed rows, even while a group-commit batch on the writer is between two operations.
+ */
+export function openReader(path: string, busyTimeoutMs: number): Database {
+  const db = new Database(path, { readonly: true, strict: true });
+  db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  return db;
+}
+
 /** ServeLock keeps a second `serve` off a database one already runs on. */
 export interface ServeLock {
   release(): void;

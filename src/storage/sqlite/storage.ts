@@ -1,22 +1,27 @@
+import { statSync } from "node:fs";
 import type { Clock } from "../../clock";
+import type { EventOrigin, RouteEvent, Storage, Tx } from "../types";
 import { BodyCache } from "./body-cache";
-import { sqliteDeliveryStore } from "./delivery-store";
-import { sqliteEventStore } from "./event-store";
-import { GroupCommit } from "./group-commit";
-import { sqliteIdempotencyStore } from "./idempotency-store";
-import { sqliteInboundStore } from "./inbound-store";
-import { sqliteMaintenanceStore } from "./maintenance-store";
+import { deliveryQueue, deliveryReads } from "./deliveries";
+import { guarded, toStorageError } from "./errors";
+import { eventReads, eventWrites } from "./events";
+import { type AfterCommit, GroupCommit } from "./group-commit";
+import { idempotencyWrites } from "./idempotency";
+import { inboundReads, inboundWrites } from "./inbound";
+import { sqliteMaintenance } from "./maintenance";
 import { migrate, requireCurrentSchema } from "./migrate";
-import { openDatabase } from "./open";
-import { sqliteResourceStore } from "./resource-store";
-import type { EventOrigin, Storage } from "../types";
-import { sqliteWebhookStore } from "./webhook-store";
+import { openDatabase, openReader } from "./open";
+import { queueRows } from "./queue";
+import { resourceReads, resourceWrites } from "./resources";
+import { webhookReads, webhookWrites } from "./webhooks";
 
 // Longest the event loop may block on another process's write lock for a single statement.
 const SYNC_BUSY_MS = 250;
 
-/** StorageOptions: `onBatch` observes group-commit batch sizes (metrics); `onEnqueued` hears of newly due deliveries. */
+/** StorageOptions: `route` decides fan-out; the hooks observe commits (metrics, scheduler wake-ups). */
 export interface StorageOptions {
+  /** route picks the endpoints an event goes to (src/delivery/fanout.ts); without it events make no deliveries. */
+  route?: RouteEvent;
   onBatch?: (size: number) => void;
   onEnqueued?: () => void;
   /** busyTimeoutMs: how long a write waits for another process's lock before it is an outage (503). */
@@ -34,48 +39,133 @@ export interface StorageOptions {
   onEventStored?: (origin: EventOrigin) => void;
 }
 
-/** openSqliteStorage opens the database, applies migrations and wires the stores over one connection. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * openSqliteStorage opens the database, applies migrations and wires the stores: writes go through
+ * one connection and its group commit, reads through a second, read-only one.
+ */
 export function openSqliteStorage(path: string, clock: Clock, options: StorageOptions = {}): Storage & { migrationsApplied: number[] } {
   const busyMs = options.busyTimeoutMs ?? 5000;
   // The connection itself waits only briefly (a synchronous wait freezes the event loop); batched
   // writes keep retrying asynchronously up to busyMs.
-  const db = openDatabase(path, Math.min(busyMs, options.blockingBusyMs ?? SYNC_BUSY_MS), !options.besideServer);
+  const blockingMs = Math.min(busyMs, options.blockingBusyMs ?? SYNC_BUSY_MS);
+  const writer = openDatabase(path, blockingMs, !options.besideServer);
   let migrationsApplied: number[] = [];
   try {
-    if (options.besideServer) requireCurrentSchema(db);
-    else migrationsApplied = migrate(db, clock.now());
+    if (options.besideServer) requireCurrentSchema(writer);
+    else migrationsApplied = migrate(writer, clock.now());
   } catch (error) {
-    db.close();
+    writer.close();
     throw error;
   }
-  const commits = new GroupCommit(db, options.groupCommitMaxBatch ?? 512, options.onBatch, busyMs);
-  const webhooks = sqliteWebhookStore(db);
-  const onEnqueued = () => options.onEnqueued?.();
-  const onEventStored = (origin: EventOrigin) => options.onEventStored?.(origin);
+  const reader = path === ":memory:" ? writer : openReader(path, blockingMs);
+  const commits = new GroupCommit(writer, options.groupCommitMaxBatch ?? 512, options.onBatch, busyMs);
+  const write = <T>(op: (after: AfterCommit) => T | Promise<T>): Promise<T> => commits.run(op).catch((e: unknown) => Promise.reject(toStorageError(e)));
+  const hooks = {
+    onEnqueued: () => options.onEnqueued?.(),
+    onEventStored: (origin: EventOrigin) => options.onEventStored?.(origin),
+  };
+  const route = options.route ?? (() => []);
   const bodies = new BodyCache();
-  const events = sqliteEventStore(db, commits, webhooks.active, onEnqueued, onEventStored, bodies);
-  const probe = db.query("DELETE FROM schema_migrations WHERE 0");
+
+  const webhooksR = webhookReads(reader);
+  const queueW = queueRows(writer);
+  const webhooksW = webhookWrites(writer, queueW, webhooksR.invalidate);
+  const eventsW = eventWrites(writer, queueW, route, webhooksR.active, bodies, hooks);
+  const queue = deliveryQueue(writer, queueW, bodies, webhooksR.invalidate, hooks.onEnqueued);
+  const inboundW = inboundWrites(writer, (after, e) => eventsW.insert(after, e));
+  const resourcesW = resourceWrites(writer, (after, events) => {
+    for (const e of events) eventsW.insert(after, e);
+  });
+  const idempotency = idempotencyWrites(writer);
+  const maintenance = sqliteMaintenance(writer, reader, commits);
+  const probe = writer.query("DELETE FROM schema_migrations WHERE 0");
+
+  // The writes a Tx offers, bound to one transaction's after-commit list.
+  const txFor = (after: AfterCommit): Tx => ({
+    webhooks: {
+      create: async (r, max) => webhooksW.create(after, r, max),
+      update: async (id, patch, now) => webhooksW.update(after, id, patch, now),
+      remove: async (id, now) => webhooksW.remove(after, id, now),
+      rotateSecret: async (id, secret, until, now) => webhooksW.rotateSecret(after, id, secret, until, now),
+    },
+    events: { insert: async (e, o) => eventsW.insert(after, e, o) },
+    resources: {
+      create: async (r, events) => resourcesW.create(after, r, events),
+      update: async (id, change) => resourcesW.update(after, id, change),
+      remove: async (id, describe) => resourcesW.remove(after, id, describe),
+    },
+    deliveries: {
+      retry: async (id, now) => queue.retry(after, id, now),
+      recover: async (id, since, now) => queue.recover(after, id, since, now),
+    },
+    idempotency: { complete: async (scope, key, status, body, type) => idempotency.complete(scope, key, status, body, type) },
+  });
+
+  const webhooksRead = guarded({ get: webhooksR.get, getAny: webhooksR.getAny, list: webhooksR.list, active: webhooksR.active });
+  const deliveriesRead = guarded(deliveryReads(reader, queueRows(reader)));
   return {
     migrationsApplied,
-    webhooks,
-    events,
-    resources: sqliteResourceStore(db, commits, events.fanOut, onEnqueued, onEventStored),
-    deliveries: sqliteDeliveryStore(db, commits, webhooks.invalidate, onEnqueued, bodies),
-    inbound: sqliteInboundStore(db, commits, events.fanOut, onEnqueued, onEventStored),
-    idempotency: sqliteIdempotencyStore(db),
-    maintenance: sqliteMaintenanceStore(db),
-    checkWritable: () => {
+    webhooks: {
+      ...webhooksRead,
+      create: (r, max) => write((after) => webhooksW.create(after, r, max)),
+      update: (id, patch, now) => write((after) => webhooksW.update(after, id, patch, now)),
+      remove: (id, now) => write((after) => webhooksW.remove(after, id, now)),
+      rotateSecret: (id, secret, until, now) => write((after) => webhooksW.rotateSecret(after, id, secret, until, now)),
+    },
+    events: {
+      ...guarded(eventReads(reader)),
+      insert: (e, o) => write((after) => eventsW.insert(after, e, o)),
+    },
+    resources: {
+      ...guarded(resourceReads(reader)),
+      create: (r, events) => write((after) => resourcesW.create(after, r, events)),
+      update: (id, change) => write((after) => resourcesW.update(after, id, change)),
+      remove: (id, describe) => write((after) => resourcesW.remove(after, id, describe)),
+    },
+    deliveries: {
+      ...deliveriesRead,
+      claimDue: (request) => write(() => queue.claim(request)),
+      complete: (results, decide, now) => write((after) => queue.complete(after, results, decide, now)),
+      release: (leases, now) => write(() => queue.release(leases, now)),
+      releaseAbandoned: (_owner, now) => write(() => queue.releaseAbandoned(now)),
+      retry: (id, now) => write((after) => queue.retry(after, id, now)),
+      recover: (id, since, now) => write((after) => queue.recover(after, id, since, now)),
+    },
+    inbound: {
+      ...guarded(inboundReads(reader)),
+      accept: (request) => write((after) => inboundW.accept(after, request)),
+      logRejected: (record) => write((after) => inboundW.logRejected(after, record)),
+    },
+    idempotency: {
+      begin: (scope, key, hash, now, ttl, lock) => write(() => idempotency.begin(scope, key, hash, now, ttl, lock)),
+      complete: (scope, key, status, body, type) => write(() => idempotency.complete(scope, key, status, body, type)),
+      release: (scope, key) => write(() => idempotency.release(scope, key)),
+      releaseAbandoned: () => write(() => idempotency.releaseAbandoned()),
+    },
+    maintenance: guarded(maintenance),
+    tx: (fn) => write((after) => fn(txFor(after))),
+    checkWritable: async () => {
       try {
-        // BEGIN IMMEDIATE takes the write lock; a read-only, full or locked database fails here.
-        db.transaction(() => probe.run()).immediate();
+        // A write transaction: a read-only, full or locked database fails here.
+        await write(() => probe.run());
         return true;
       } catch {
         return false;
       }
     },
-    close: () => {
-      commits.flush(true);
-      db.close();
+    describe: async () => ({ backend: "sqlite", location: path, bytes: fileSize(path) + fileSize(`${path}-wal`) }),
+    close: async () => {
+      await commits.flush(true);
+      if (reader !== writer) reader.close();
+      writer.close();
     },
   };
 }

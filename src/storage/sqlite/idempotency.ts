@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { IdempotencyBegin, IdempotencyStore } from "../types";
+import type { IdempotencyBegin } from "../types";
 
 interface KeyRow {
   request_hash: string;
@@ -11,8 +11,12 @@ interface KeyRow {
   expires_at: number;
 }
 
-/** sqliteIdempotencyStore claims keys atomically; a claim left by a crashed process lapses after its lock. */
-export function sqliteIdempotencyStore(db: Database): IdempotencyStore {
+/**
+ * idempotencyWrites claims keys atomically (in the write transaction, so two requests cannot both
+ * start); a claim left by a crashed process lapses after its lock. `complete` runs in the
+ * transaction of the change it answers.
+ */
+export function idempotencyWrites(db: Database) {
   const find = db.query<KeyRow, [string, string]>(
     `SELECT request_hash, state, status, response_body, content_type, locked_until, expires_at
      FROM idempotency_keys WHERE scope = ? AND idem_key = ?`,
@@ -23,40 +27,29 @@ export function sqliteIdempotencyStore(db: Database): IdempotencyStore {
      VALUES (?, ?, ?, 'running', NULL, NULL, NULL, ?, ?, ?)`,
   );
   const finish = db.query(
-    `UPDATE idempotency_keys SET state = 'done', status = ?, response_body = ?, content_type = ?
-     WHERE scope = ? AND idem_key = ?`,
+    "UPDATE idempotency_keys SET state = 'done', status = ?, response_body = ?, content_type = ? WHERE scope = ? AND idem_key = ?",
   );
   const forget = db.query("DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?");
   const unlockRunning = db.query("UPDATE idempotency_keys SET locked_until = 0 WHERE state = 'running'");
-
-  const begin = db.transaction(
-    (scope: string, key: string, hash: string, now: number, ttlMs: number, lockMs: number): IdempotencyBegin => {
+  return {
+    begin(scope: string, key: string, hash: string, now: number, ttlMs: number, lockMs: number): IdempotencyBegin {
       const row = find.get(scope, key);
       if (row && row.expires_at > now) {
         if (row.request_hash !== hash) return { kind: "mismatch" };
         if (row.state === "done") {
-          return {
-            kind: "replay",
-            status: row.status ?? 200,
-            body: row.response_body ?? "",
-            contentType: row.content_type ?? "application/json",
-          };
+          return { kind: "replay", status: row.status ?? 200, body: row.response_body ?? "", contentType: row.content_type ?? "application/json" };
         }
         if (row.locked_until > now) return { kind: "in_progress" };
       }
       claim.run(scope, key, hash, now + lockMs, now, now + ttlMs);
       return { kind: "started" };
     },
-  );
-
-  return {
-    begin: (scope, key, hash, now, ttlMs, lockMs) => begin(scope, key, hash, now, ttlMs, lockMs),
-    complete: (scope, key, status, body, contentType) => {
+    complete(scope: string, key: string, status: number, body: string, contentType: string): void {
       finish.run(status, body, contentType, scope, key);
     },
-    release: (scope, key) => {
+    release(scope: string, key: string): void {
       forget.run(scope, key);
     },
-    releaseAbandoned: () => unlockRunning.run().changes,
+    releaseAbandoned: (): number => unlockRunning.run().changes,
   };
 }

@@ -1,0 +1,269 @@
+import type { Database } from "bun:sqlite";
+import type {
+  AttemptResult, AttemptRow, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryQuery, DeliveryRecord,
+  DeliveryStatus, EndpointState, LeaseRef,
+} from "../types";
+import type { BodyCache } from "./body-cache";
+import type { AfterCommit } from "./group-commit";
+import type { QueueRows } from "./queue";
+import { whereClause } from "./where";
+
+interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
+  lease_until: number | null;
+}
+
+const COLUMNS = `id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, lease_until,
+  last_status_code, last_response, last_error, created_at, updated_at, delivered_at`;
+
+function fromRow(row: DeliveryRow): DeliveryRecord {
+  const { lease_until, ...rest } = row;
+  return { ...rest, leased: lease_until !== null };
+}
+
+/** deliveryReads answers history reads and the next wake-up off the read connection. */
+export function deliveryReads(db: Database, queue: QueueRows) {
+  const getOne = db.query<DeliveryRow, [string]>(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`);
+  const attemptsOf = db.query<AttemptRow, [string]>(
+    "SELECT id, delivery_id, attempted_at, status_code, duration_ms, error, response FROM attempts WHERE delivery_id = ? ORDER BY id",
+  );
+  const byEvent = db.query<DeliveryRow, [string]>(`SELECT ${COLUMNS} FROM deliveries WHERE event_id = ? ORDER BY id`);
+  const byStatus = db.query<{ status: DeliveryStatus; n: number }, []>("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status");
+  const oldest = db.query<{ t: number | null }, []>(
+    "SELECT MIN(t) AS t FROM (SELECT MIN(created_at) AS t FROM deliveries WHERE status = 'pending' UNION ALL SELECT MIN(created_at) FROM deliveries WHERE status = 'failed')",
+  );
+  const attemptsAfter = db.query<{ n: number }, [number]>("SELECT COUNT(*) AS n FROM attempts WHERE attempted_at >= ?");
+  const firstLeaseEnd = db.query<{ t: number | null }, []>("SELECT MIN(lease_until) AS t FROM deliveries WHERE lease_until IS NOT NULL");
+  return {
+    get: (id: string) => {
+      const row = getOne.get(id);
+      return row ? fromRow(row) : null;
+    },
+    attempts: (deliveryId: string) => attemptsOf.all(deliveryId),
+    listForWebhook: (webhookId: string, { status, limit, before }: DeliveryQuery) => {
+      const { clause, args } = whereClause([["webhook_id = ?", webhookId], ["status = ?", status], ["id < ?", before]]);
+      return db
+        .query<DeliveryRow, (string | number)[]>(`SELECT ${COLUMNS} FROM deliveries ${clause} ORDER BY id DESC LIMIT ?`)
+        .all(...args, limit)
+        .map(fromRow);
+    },
+    listForEvent: (eventId: string) => byEvent.all(eventId).map(fromRow),
+    countByStatus: () => {
+      const counts: Record<DeliveryStatus, number> = { pending: 0, failed: 0, delivered: 0, expired: 0 };
+      for (const row of byStatus.all()) counts[row.status] = row.n;
+      return counts;
+    },
+    oldestUnfinishedAt: () => oldest.get()?.t ?? null,
+    attemptsSince: (since: number) => attemptsAfter.get(since)?.n ?? 0,
+    // Two index reads: the first endpoint with due work and room, and the first lease to lapse.
+    nextWakeAt: (perEndpoint: number): number | null => {
+      const ready = queue.firstReady(perEndpoint);
+      const lapse = firstLeaseEnd.get()?.t ?? null;
+      if (ready === null) return lapse;
+      return lapse === null ? ready : Math.min(ready, lapse);
+    },
+  };
+}
+
+interface EndpointRow {
+  url: string;
+  status: string;
+  deleted_at: number | null;
+  failure_count: number;
+  failing_since: number | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+}
+
+/**
+ * deliveryQueue is the queue on the write connection: claims, attempt records, releases and
+ * re-enqueues, each inside the caller's transaction. A claim round costs a bounded number of index
+ * reads: lapsed leases (usually none), up to `total` ready endpoints, and per endpoint one range of its
+ * queue index, one endpoint row and one ready-row update, whatever the number of endpoints or backlog.
+ */
+export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache, onEndpointsChanged: () => void, onEnqueued: () => void) {
+  const lapsed = db.query<{ webhook_id: string }, [number]>(
+    `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
+     WHERE lease_until IS NOT NULL AND lease_until <= ? RETURNING webhook_id`,
+  );
+  // next_attempt_at moves to the lease's end so a held row is not due again until the lease lapses.
+  const claim = db.query<
+    { id: string; event_id: string; event_type: string; attempts: number; schedule_attempts: number },
+    [number, string, string, number, number]
+  >(
+    `UPDATE deliveries SET lease_until = ?1, next_attempt_at = ?1, lease_owner = ?2
+     WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?4
+                  ORDER BY next_attempt_at LIMIT ?5)
+     RETURNING id, event_id, event_type, attempts, schedule_attempts`,
+  );
+  const eventBody = db.query<{ body: string }, [string]>("SELECT body FROM events WHERE id = ?");
+  const endpoint = db.query<EndpointRow, [string]>(
+    `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until
+     FROM webhooks WHERE id = ?`,
+  );
+  const leaseOf = db.query<{ lease_owner: string | null; webhook_id: string }, [string]>(
+    "SELECT lease_owner, webhook_id FROM deliveries WHERE id = ?",
+  );
+  const insertAttempt = db.query(
+    "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const finishAttempt = db.query(
+    `UPDATE deliveries SET status = ?, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
+       next_attempt_at = ?, lease_until = NULL, lease_owner = NULL, last_status_code = ?, last_response = ?, last_error = ?,
+       updated_at = ?, delivered_at = COALESCE(?, delivered_at)
+     WHERE id = ?`,
+  );
+  const endpointSucceeded = db.query("UPDATE webhooks SET failure_count = 0, failing_since = NULL WHERE id = ?");
+  const endpointFailed = db.query(
+    `UPDATE webhooks SET failure_count = failure_count + 1, last_failure_at = ?, failing_since = COALESCE(failing_since, ?)
+     WHERE id = ?`,
+  );
+  const disableEndpoint = db.query("UPDATE webhooks SET status = 'disabled', updated_at = ? WHERE id = ? AND status = 'active'");
+  const expireUnfinished = db.query(
+    `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = 'endpoint_disabled', updated_at = ?
+     WHERE webhook_id = ? AND next_attempt_at IS NOT NULL AND lease_until IS NULL`,
+  );
+  const releaseAll = db.query("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = ? WHERE lease_until IS NOT NULL");
+  // A delivery whose worker never reported back while its endpoint was deleted or disabled would
+  // otherwise stay unfinished for an endpoint nothing claims from any more.
+  const expireOrphans = db.query(
+    `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ?1,
+       last_error = (SELECT CASE WHEN w.deleted_at IS NOT NULL THEN 'endpoint_deleted' ELSE 'endpoint_disabled' END
+                     FROM webhooks w WHERE w.id = deliveries.webhook_id)
+     WHERE next_attempt_at IS NOT NULL AND lease_until IS NULL
+       AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NOT NULL OR status <> 'active')`,
+  );
+  const releaseOne = db.query<{ webhook_id: string }, [number, string, string]>(
+    "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ? RETURNING webhook_id",
+  );
+  const getRow = db.query<{ webhook_id: string; status: DeliveryStatus; lease_until: number | null }, [string]>(
+    "SELECT webhook_id, status, lease_until FROM deliveries WHERE id = ?",
+  );
+  const isActive = db.query<{ n: number }, [string]>(
+    "SELECT COUNT(*) AS n FROM webhooks WHERE id = ? AND status = 'active' AND deleted_at IS NULL",
+  );
+  const restart = db.query(
+    "UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+  );
+  const recover = db.query(
+    `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ?
+     WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL`,
+  );
+  let round = 0;
+  // The round counter starts again at every open, so tokens also carry this open's random run id:
+  // otherwise the first claim after a restart would reuse the previous run's "<owner> 1", and a
+  // result reported under that old token would be recorded against the new claim (contract suite).
+  const run = crypto.randomUUID().slice(0, 8);
+
+  const endpointState = (row: EndpointRow | null): EndpointState => ({
+    status: !row || row.deleted_at !== null ? "deleted" : row.status === "active" ? "active" : "disabled",
+    failure_count: row?.failure_count ?? 0,
+    failing_since: row?.failing_since ?? null,
+  });
+
+  return {
+    claim({ now, total, perEndpoint, leaseMs, owner }: ClaimRequest): ClaimedDelivery[] {
+      const lapsedRows = lapsed.all(now);
+      for (const { webhook_id } of lapsedRows) {
+        queue.returned(webhook_id, 1);
+        queue.refresh(webhook_id);
+      }
+      // A lapsed lease's worker can no longer report (its result is stale), and that report is what
+      // expires a delivery whose endpoint was deleted or disabled while it was leased: expire them here,
+      // or they stay pending for an endpoint nothing claims from until the next start (contract suite).
+      if (lapsedRows.length > 0) expireOrphans.run(now);
+      const lease = `${owner} ${run}.${++round}`;
+      const claimed: ClaimedDelivery[] = [];
+      for (const ready of queue.ready(now, perEndpoint, total)) {
+        const limit = Math.min(perEndpoint - ready.in_flight, total - claimed.length);
+        if (limit <= 0) break;
+        const w = endpoint.get(ready.webhook_id);
+        if (!w || w.deleted_at !== null || w.status !== "active") {
+          queue.close(ready.webhook_id);
+          continue;
+        }
+        const rows = claim.all(now + leaseMs, lease, ready.webhook_id, now, limit);
+        queue.took(ready.webhook_id, rows.length, now);
+        queue.refresh(ready.webhook_id);
+        const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
+        for (const row of rows) {
+          const body = bodies.get(row.event_id) ?? eventBody.get(row.event_id)?.body ?? "";
+          claimed.push({ ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body, lease });
+        }
+      }
+      return claimed;
+    },
+
+    complete(after: AfterCommit, results: AttemptResult[], decide: DecideAttempt, now: number): CompleteOutcome {
+      const outcome: CompleteOutcome = { disabled: [], stale: [] };
+      const touched = new Set<string>();
+      for (const r of results) {
+        // Recording requires the lease this attempt was made under: a lapsed one may be someone else's now.
+        const held = leaseOf.get(r.deliveryId);
+        if (!held || held.lease_owner !== r.lease) {
+          outcome.stale.push(r.deliveryId);
+          continue;
+        }
+        const d = decide(r, endpointState(endpoint.get(r.webhookId)));
+        insertAttempt.run(r.attemptId, r.deliveryId, r.attemptedAt, r.statusCode, Math.round(r.durationMs), r.error, r.response);
+        const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
+        finishAttempt.run(status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId);
+        queue.returned(r.webhookId, 1);
+        touched.add(r.webhookId);
+        if (d.endpoint === "reset") endpointSucceeded.run(r.webhookId);
+        else if (d.endpoint === "failed") endpointFailed.run(r.attemptedAt, r.attemptedAt, r.webhookId);
+        if (d.disable && disableEndpoint.run(now, r.webhookId).changes > 0) {
+          expireUnfinished.run(now, r.webhookId);
+          queue.close(r.webhookId);
+          outcome.disabled.push({ webhookId: r.webhookId, reason: d.disable });
+        }
+      }
+      for (const id of touched) queue.refresh(id);
+      if (outcome.disabled.length > 0) after(onEndpointsChanged);
+      return outcome;
+    },
+
+    release(leases: readonly LeaseRef[], now: number): number {
+      let n = 0;
+      for (const { id, lease } of leases) {
+        const row = releaseOne.get(now, id, lease);
+        if (!row) continue;
+        n++;
+        queue.returned(row.webhook_id, 1);
+        queue.refresh(row.webhook_id);
+      }
+      return n;
+    },
+
+    /** releaseAbandoned: only one `serve` runs on a SQLite database, so every lease is a dead process's. */
+    releaseAbandoned(now: number): number {
+      const released = releaseAll.run(now).changes;
+      expireOrphans.run(now);
+      queue.reset();
+      return released;
+    },
+
+    retry(after: AfterCommit, id: string, now: number): "ok" | "not_found" | "leased" | "already_pending" | "inactive" {
+      const row = getRow.get(id);
+      if (!row) return "not_found";
+      // Checked here, in the transaction: nothing would ever claim it for an endpoint that takes no work.
+      if (!isActive.get(row.webhook_id)?.n) return "inactive";
+      if (row.lease_until !== null) return "leased";
+      if (row.status === "pending") return "already_pending";
+      restart.run(now, now, id);
+      queue.refresh(row.webhook_id);
+      after(onEnqueued);
+      return "ok";
+    },
+
+    recover(after: AfterCommit, webhookId: string, since: number, now: number): number {
+      if (!isActive.get(webhookId)?.n) return 0;
+      const n = recover.run(now, now, webhookId, since).changes;
+      if (n > 0) {
+        queue.refresh(webhookId);
+        after(onEnqueued);
+      }
+      return n;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { StorageUnavailableError } from "../types";
+
+const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+/** isBusy: another connection holds the write lock (worth waiting for). */
+export function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/** toStorageError turns SQLite's outage codes (locked, disk full, I/O error) into the backend-neutral StorageUnavailableError. */
+export function toStorageError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && OUTAGE_CODES.test(code)) {
+    return new StorageUnavailableError(`${code}: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}
+
+/** Async is a store whose methods answer with Promises (the storage contract) whatever the driver does. */
+export type Async<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K] };
+
+/** guarded makes every method of a synchronous store async, its failures coming out as storage-neutral errors. */
+export function guarded<T extends object>(store: T): Async<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(store)) {
+    out[name] =
+      typeof value === "function"
+        ? async (...args: unknown[]) => {
+            try {
+              return await (value as (...a: unknown[]) => unknown)(...args);
+            } catch (error) {
+              throw toStorageError(error);
+            }
+          }
+        : value;
+  }
+  return out as Async<T>;
+}

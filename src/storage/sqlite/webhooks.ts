@@ -1,0 +1,123 @@
+import type { Database } from "bun:sqlite";
+import type { ActiveEndpoint, PageQuery, WebhookPatch, WebhookRecord } from "../types";
+import type { AfterCommit } from "./group-commit";
+import type { QueueRows } from "./queue";
+
+interface WebhookRow extends Omit<WebhookRecord, "events"> {
+  events: string;
+  deleted_at: number | null;
+}
+
+const COLUMNS =
+  "id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at";
+
+function fromRow(row: WebhookRow): WebhookRecord {
+  const { deleted_at: _deleted, ...rest } = row;
+  return { ...rest, events: JSON.parse(row.events) as string[] };
+}
+
+/**
+ * webhookReads answers endpoint reads off the read connection, and serves routing the list of active
+ * endpoints from memory: every endpoint change invalidates it once committed. The same array is
+ * handed out until then, so routing can build its index once per change.
+ */
+export function webhookReads(db: Database) {
+  const getAny = db.query<WebhookRow, [string]>(`SELECT ${COLUMNS} FROM webhooks WHERE id = ?`);
+  const firstPage = db.query<WebhookRow, [number]>(`SELECT ${COLUMNS} FROM webhooks WHERE deleted_at IS NULL ORDER BY id DESC LIMIT ?`);
+  const nextPage = db.query<WebhookRow, [string, number]>(
+    `SELECT ${COLUMNS} FROM webhooks WHERE deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`,
+  );
+  const activeRows = db.query<{ id: string; events: string }, []>(
+    "SELECT id, events FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
+  );
+  let activeCache: readonly ActiveEndpoint[] | null = null;
+  const get = (id: string) => {
+    const row = getAny.get(id);
+    return row && row.deleted_at === null ? fromRow(row) : null;
+  };
+  return {
+    get,
+    getAny: (id: string) => {
+      const row = getAny.get(id);
+      return row ? { ...fromRow(row), deleted: row.deleted_at !== null } : null;
+    },
+    list: ({ limit, before }: PageQuery) => (before ? nextPage.all(before, limit) : firstPage.all(limit)).map(fromRow),
+    active: (): readonly ActiveEndpoint[] =>
+      (activeCache ??= activeRows.all().map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] }))),
+    invalidate: () => {
+      activeCache = null;
+    },
+  };
+}
+
+/** webhookWrites changes endpoints on the write connection, inside the caller's transaction. */
+export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => void) {
+  const countLive = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM webhooks WHERE deleted_at IS NULL");
+  const insert = db.query(
+    `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const getAny = db.query<WebhookRow, [string]>(`SELECT ${COLUMNS} FROM webhooks WHERE id = ?`);
+  const updateRow = db.query(
+    "UPDATE webhooks SET url = ?, events = ?, description = ?, status = ?, failure_count = ?, failing_since = ?, updated_at = ? WHERE id = ?",
+  );
+  const markDeleted = db.query("UPDATE webhooks SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
+  // Leased deliveries are left to their worker, which expires them when it reports back.
+  const expireUnfinished = db.query(
+    `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = ?, updated_at = ?
+     WHERE webhook_id = ? AND next_attempt_at IS NOT NULL AND lease_until IS NULL`,
+  );
+  const rotate = db.query(
+    "UPDATE webhooks SET previous_secret = secret, previous_secret_until = ?, secret = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+  );
+  const live = (id: string) => {
+    const row = getAny.get(id);
+    return row && row.deleted_at === null ? fromRow(row) : null;
+  };
+
+  return {
+    create(after: AfterCommit, r: WebhookRecord, maxEndpoints: number): "created" | "limit_reached" {
+      if ((countLive.get()?.n ?? 0) >= maxEndpoints) return "limit_reached";
+      insert.run(
+        r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret,
+        r.failure_count, r.last_failure_at, r.failing_since, r.created_at, r.updated_at,
+      );
+      if (r.status === "active") queue.open(r.id);
+      after(invalidate);
+      return "created";
+    },
+    update(after: AfterCommit, id: string, patch: WebhookPatch, now: number): WebhookRecord | null {
+      const current = live(id);
+      if (!current) return null;
+      const next = { ...current, ...definedOnly(patch), updated_at: now };
+      if (current.status === "active" && next.status === "disabled") {
+        expireUnfinished.run("endpoint_disabled", now, id);
+        queue.close(id);
+      }
+      // Re-enabled by an operator: it starts with a clean record, or disable_after would strike again at the first failure.
+      if (current.status === "disabled" && next.status === "active") {
+        next.failure_count = 0;
+        next.failing_since = null;
+        queue.open(id);
+      }
+      updateRow.run(next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now, id);
+      after(invalidate);
+      return next;
+    },
+    remove(after: AfterCommit, id: string, now: number): boolean {
+      if (markDeleted.run(now, now, id).changes === 0) return false;
+      expireUnfinished.run("endpoint_deleted", now, id);
+      queue.close(id);
+      after(invalidate);
+      return true;
+    },
+    rotateSecret(_after: AfterCommit, id: string, secret: string, previousUntil: number, now: number): WebhookRecord | null {
+      if (rotate.run(previousUntil, secret, now, id).changes === 0) return null;
+      return live(id);
+    },
+  };
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
