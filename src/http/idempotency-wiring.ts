@@ -36,8 +36,13 @@ export function wireIdempotency(
   const key = request.headers.get("idempotency-key");
   if (key === null) return NONE;
   const scope = idempotencyScope(apiKey, pathname);
+  // The status the route recorded in its own transaction; the answer need not be written again then.
+  let recorded: number | null = null;
   return {
-    recordAnswer: (tx, status, body) => tx.idempotency.complete(scope, key, status, body, "application/json", clock.now()),
-    run: (route) => withIdempotency(store, clock, scope, key, rawBody, route),
+    recordAnswer: async (tx, status, body) => {
+      await tx.idempotency.complete(scope, key, status, body, "application/json", clock.now());
+      recorded = status;
+    },
+    run: (route) => withIdempotency(store, clock, scope, key, rawBody, route, () => recorded),
   };
 }

@@ -18,6 +18,7 @@ export async function withIdempotency(
   key: string,
   rawBody: Uint8Array,
   run: () => Promise<Response>,
+  recordedStatus: () => number | null = () => null,
 ): Promise<Response> {
   if (!KEY_PATTERN.test(key)) {
     throw new ApiError("invalid_header", "Idempotency-Key must be 1-255 printable ASCII characters", [
@@ -49,10 +50,14 @@ export async function withIdempotency(
     throw error;
   }
   const text = await response.text();
-  if (shouldRemember(response.status, text)) {
+  // A route that changes something stores its answer in the change's transaction; a 2xx with that
+  // status is that answer, already durable, and is not written a second time.
+  const recorded = recordedStatus();
+  const stored = recorded !== null && recorded === response.status && response.status < 300;
+  if (!stored && shouldRemember(response.status, text)) {
     const contentType = response.headers.get("content-type") ?? "application/json";
     await store.complete(scope, key, response.status, text, contentType, clock.now());
-  } else {
+  } else if (!stored) {
     await store.release(scope, key);
   }
   return new Response(response.status === 204 ? null : text, { status: response.status, headers: response.headers });

@@ -155,7 +155,10 @@ export interface DeliveryStore extends DeliveryWrites {
    * and expires unfinished deliveries of inactive endpoints. On SQLite that is every lease.
    */
   releaseAbandoned(owner: string, now: number): Promise<number>;
-  /** nextWakeAt: the earliest time a claim could find work for an endpoint below `perEndpoint`, or a lease lapses. */
+  /**
+   * nextWakeAt: the earliest time a claim could find work for an endpoint below its limit, or a lease
+   * lapses. A changed `perEndpoint` counts from the next claimDue that passes it.
+   */
   nextWakeAt(perEndpoint: number): Promise<number | null>;
   get(id: string): Promise<DeliveryRecord | null>;
   attempts(deliveryId: string): Promise<AttemptRow[]>;

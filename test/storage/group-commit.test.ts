@@ -52,4 +52,32 @@ describe("GroupCommit", () => {
     await Promise.all([1, 2, 3].map((n) => commits.run(() => db.run("INSERT INTO t (n) VALUES (?)", [n]))));
     expect(batches).toEqual([1, 1, 1]);
   });
+
+  test("close waits for a batch already running and commits everything queued before it", async () => {
+    const db = new Database(":memory:");
+    db.run("CREATE TABLE t (n INTEGER)");
+    const commits = new GroupCommit(db, 4);
+    const ops = Array.from({ length: 12 }, (_, i) => commits.run(() => db.run("INSERT INTO t (n) VALUES (?)", [i])));
+    await ops[0]; // the first batch is durable; the second is running now
+    await commits.close();
+    db.close(); // must not cut a batch short
+    expect((await Promise.allSettled(ops)).map((s) => s.status)).toEqual(Array(12).fill("fulfilled"));
+    await expect(commits.run(() => 1)).rejects.toThrow("storage is closed");
+  });
+
+  test("a transaction SQLite rolled back itself (disk full) fails its batch with that error, not a rollback error", async () => {
+    const db = new Database(":memory:");
+    db.run("CREATE TABLE t (n INTEGER, pad TEXT)");
+    db.run("PRAGMA cache_size = 10");
+    const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
+    db.run(`PRAGMA max_page_count = ${pages + 20}`);
+    const commits = new GroupCommit(db, 512);
+    const small = () => commits.run(() => db.run("INSERT INTO t VALUES (1, 'x')"));
+    const big = commits.run(() => db.run("INSERT INTO t VALUES (2, ?)", ["y".repeat(4096 * 200)]));
+    const settled = await Promise.allSettled([small(), big, small()]);
+    expect(settled.map((s) => (s.status === "rejected" ? (s.reason as { code?: string }).code : "ok"))).toEqual(["SQLITE_FULL", "SQLITE_FULL", "SQLITE_FULL"]);
+    expect(db.inTransaction).toBe(false);
+    await small(); // the next batch works again once there is room
+    expect(count(db, "t")).toBe(1);
+  });
 });

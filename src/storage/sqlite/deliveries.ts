@@ -55,8 +55,9 @@ export function deliveryReads(db: Database, queue: QueueRows) {
     oldestUnfinishedAt: () => oldest.get()?.t ?? null,
     attemptsSince: (since: number) => attemptsAfter.get(since)?.n ?? 0,
     // Two index reads: the first endpoint with due work and room, and the first lease to lapse.
-    nextWakeAt: (perEndpoint: number): number | null => {
-      const ready = queue.firstReady(perEndpoint);
+    // Endpoints at their limit are off the ready index, so the limit itself need not be passed here.
+    nextWakeAt: (_perEndpoint: number): number | null => {
+      const ready = queue.firstReady();
       const lapse = firstLeaseEnd.get()?.t ?? null;
       if (ready === null) return lapse;
       return lapse === null ? ready : Math.min(ready, lapse);
@@ -150,6 +151,8 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
      WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL`,
   );
   let round = 0;
+  // The per-endpoint limit the ready rows were last computed with; set only once that commits.
+  let appliedLimit: number | null = null;
   // The round counter starts again at every open, so tokens also carry this open's random run id:
   // otherwise the first claim after a restart would reuse the previous run's "<owner> 1", and a
   // result reported under that old token would be recorded against the new claim (contract suite).
@@ -162,7 +165,11 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
   });
 
   return {
-    claim({ now, total, perEndpoint, leaseMs, owner }: ClaimRequest): ClaimedDelivery[] {
+    claim(after: AfterCommit, { now, total, perEndpoint, leaseMs, owner }: ClaimRequest): ClaimedDelivery[] {
+      if (perEndpoint !== appliedLimit) {
+        queue.limit(perEndpoint);
+        after(() => (appliedLimit = perEndpoint));
+      }
       const lapsedRows = lapsed.all(now);
       for (const { webhook_id } of lapsedRows) {
         queue.returned(webhook_id, 1);
@@ -174,16 +181,22 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
       if (lapsedRows.length > 0) expireOrphans.run(now);
       const lease = `${owner} ${run}.${++round}`;
       const claimed: ClaimedDelivery[] = [];
-      for (const ready of queue.ready(now, perEndpoint, total)) {
+      for (const ready of queue.ready(now, total)) {
+        if (claimed.length >= total) break;
         const limit = Math.min(perEndpoint - ready.in_flight, total - claimed.length);
-        if (limit <= 0) break;
+        if (limit <= 0) {
+          // At a limit lowered since its last claim: record the limit, which takes the row off the index.
+          queue.took(ready.webhook_id, 0, now, perEndpoint);
+          queue.refresh(ready.webhook_id);
+          continue;
+        }
         const w = endpoint.get(ready.webhook_id);
         if (!w || w.deleted_at !== null || w.status !== "active") {
           queue.close(ready.webhook_id);
           continue;
         }
         const rows = claim.all(now + leaseMs, lease, ready.webhook_id, now, limit);
-        queue.took(ready.webhook_id, rows.length, now);
+        queue.took(ready.webhook_id, rows.length, now, perEndpoint);
         queue.refresh(ready.webhook_id);
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
         for (const row of rows) {
@@ -232,6 +245,8 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
         queue.returned(row.webhook_id, 1);
         queue.refresh(row.webhook_id);
       }
+      // One released for an endpoint disabled or deleted while it was out would never be claimed again.
+      if (n > 0) expireOrphans.run(now);
       return n;
     },
 
@@ -239,7 +254,7 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
     releaseAbandoned(now: number): number {
       const released = releaseAll.run(now).changes;
       expireOrphans.run(now);
-      queue.reset();
+      queue.reset(now);
       return released;
     },
 

@@ -1,6 +1,6 @@
 import { StorageUnavailableError } from "../types";
 
-const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL|PERM|NOMEM|INTERRUPT)/;
 
 /** isBusy: another connection holds the write lock (worth waiting for). */
 export function isBusy(error: unknown): boolean {

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { StorageUnavailableError } from "../types";
 import { isBusy } from "./errors";
 
 const BUSY_RETRY_MS = 20;
@@ -21,6 +22,13 @@ interface Outcome {
   effects: (() => void)[];
 }
 
+/** TransactionLost: SQLite rolled the whole transaction back itself (disk full, I/O error); carries why. */
+class TransactionLost extends Error {
+  constructor(readonly reason: unknown) {
+    super("the transaction was rolled back by SQLite");
+  }
+}
+
 /**
  * GroupCommit is SQLite's one write path: operations queued in the same turn of the event loop run
  * inside one transaction, so many concurrent requests share one fsync (synchronous = FULL). Callers'
@@ -33,12 +41,13 @@ interface Outcome {
  * the failure stays its own. Operations must therefore be safe to run twice. They are awaited one
  * after another: an `await` on this connection's statements resolves in the same macrotask, so no
  * I/O callback (another request) runs inside a batch; readers use a separate connection and never
- * see uncommitted rows.
+ * see uncommitted rows. An operation must never wait for another write (it would wait for itself).
  */
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
-  private running = false;
+  private running: Promise<void> | null = null;
+  private closed = false;
   private busySince: number | null = null;
 
   /**
@@ -54,10 +63,20 @@ export class GroupCommit {
 
   /** run queues `op` for the next batch and resolves with its result once the batch is durable. */
   run<T>(op: WriteOp<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StorageUnavailableError("storage is closed (hookd is stopping)"));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op: op as WriteOp<unknown>, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
+  }
+
+  /** close commits what is queued, waiting for a batch already running, and refuses writes after it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running || this.queue.length > 0) {
+      if (this.running) await this.running;
+      else await this.flush(true);
+    }
   }
 
   private schedule(): void {
@@ -68,49 +87,53 @@ export class GroupCommit {
   }
 
   /** flush commits everything queued now; `final` (on close) gives up at once on a held lock instead of waiting. */
-  async flush(final = false): Promise<void> {
+  flush(final = false): Promise<void> {
     this.scheduled = false;
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        const size = Math.min(this.queue.length, this.maxBatch);
-        try {
-          this.db.run("BEGIN IMMEDIATE");
-          this.busySince = null;
-        } catch (error) {
-          const now = Date.now();
-          this.busySince ??= now;
-          if (!final && isBusy(error) && now - this.busySince < this.busyDeadlineMs) {
-            this.scheduled = true;
-            setTimeout(() => void this.flush(), BUSY_RETRY_MS);
-            return;
-          }
-          this.busySince = null;
-          for (const p of this.queue.splice(0, size)) p.reject(error);
-          continue;
+    if (this.running) return this.running;
+    this.running = this.drain(final).finally(() => {
+      this.running = null;
+      if (this.queue.length > 0 && !this.scheduled && !this.closed) this.schedule();
+    });
+    return this.running;
+  }
+
+  private async drain(final: boolean): Promise<void> {
+    while (this.queue.length > 0) {
+      const size = Math.min(this.queue.length, this.maxBatch);
+      try {
+        this.db.run("BEGIN IMMEDIATE");
+        this.busySince = null;
+      } catch (error) {
+        const now = Date.now();
+        this.busySince ??= now;
+        if (!final && isBusy(error) && now - this.busySince < this.busyDeadlineMs) {
+          this.scheduled = true;
+          setTimeout(() => void this.flush(), BUSY_RETRY_MS);
+          return;
         }
-        await this.commit(this.queue.splice(0, size));
+        this.busySince = null;
+        for (const p of this.queue.splice(0, size)) p.reject(error);
+        continue;
       }
-    } finally {
-      this.running = false;
-      if (this.queue.length > 0 && !this.scheduled) this.schedule();
+      await this.commit(this.queue.splice(0, size));
     }
   }
 
   private async commit(batch: Pending[]): Promise<void> {
     let outcomes: Outcome[] = [];
     try {
-      let failed = false;
+      let failed: Outcome | null = null;
       for (const p of batch) {
         const outcome = await this.attempt(p);
         outcomes.push(outcome);
         if (!outcome.ok) {
-          failed = true;
+          failed = outcome;
           break;
         }
       }
       if (failed) {
+        // SQLite rolls back by itself on some errors (SQLITE_FULL, IOERR): then the batch is lost whole.
+        if (!this.db.inTransaction) throw new TransactionLost(failed.value);
         this.db.run("ROLLBACK");
         this.db.run("BEGIN IMMEDIATE");
         outcomes = [];
@@ -118,19 +141,22 @@ export class GroupCommit {
       }
       this.db.run("COMMIT");
     } catch (error) {
-      try {
-        this.db.run("ROLLBACK");
-      } catch {
-        // the failed COMMIT may already have rolled back
-      }
-      for (const p of batch) p.reject(error);
+      if (this.db.inTransaction) this.db.run("ROLLBACK");
+      const reason = error instanceof TransactionLost ? error.reason : error;
+      for (const p of batch) p.reject(reason);
       return;
     }
     this.onBatch(batch.length);
     batch.forEach((p, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.ok) return p.reject(outcome.value);
-      for (const effect of outcome.effects) effect();
+      for (const effect of outcome.effects) {
+        try {
+          effect();
+        } catch {
+          // An effect is a notification (cache, wake-up); the write itself is durable, so its caller still hears so.
+        }
+      }
       p.resolve(outcome.value);
     });
   }
@@ -147,6 +173,7 @@ export class GroupCommit {
   private async isolated(p: Pending): Promise<Outcome> {
     this.db.run("SAVEPOINT op");
     const outcome = await this.attempt(p);
+    if (!this.db.inTransaction) throw new TransactionLost(outcome.value);
     if (!outcome.ok) this.db.run("ROLLBACK TO op");
     this.db.run("RELEASE op");
     return outcome;

@@ -9,24 +9,24 @@ import type { Database } from "bun:sqlite";
  *
  * ready_at = MAX(next_due_at, served_at): an endpoint just served sorts behind one whose work has been
  * waiting since before that, which makes claims round-robin among endpoints with due work (a hot
- * endpoint with a large backlog cannot starve a cold one). SQLite's multi-argument MAX is NULL when
- * next_due_at is NULL (nothing unfinished), which takes the row off the index.
+ * endpoint with a large backlog cannot starve a cold one). It is NULL, and the row off the index, when
+ * there is nothing unfinished (SQLite's multi-argument MAX is NULL when next_due_at is) and while the
+ * endpoint is at its limit, so neither a claim round nor the next wake-up ever steps over endpoints
+ * that cannot take more, however many of them there are.
  */
 export function queueRows(db: Database) {
+  const readyAt = (due: string) => `CASE WHEN in_flight < max_in_flight THEN MAX(${due}, served_at) END`;
   const enqueue = db.query<never, [number, string]>(
-    `UPDATE delivery_queues SET next_due_at = MIN(COALESCE(next_due_at, ?1), ?1), ready_at = MAX(MIN(COALESCE(next_due_at, ?1), ?1), served_at)
+    `UPDATE delivery_queues SET next_due_at = MIN(COALESCE(next_due_at, ?1), ?1), ready_at = ${readyAt("MIN(COALESCE(next_due_at, ?1), ?1)")}
      WHERE webhook_id = ?2`,
   );
   const refresh = db.query<never, [string]>(
-    `UPDATE delivery_queues SET next_due_at = d.t, ready_at = MAX(d.t, served_at)
+    `UPDATE delivery_queues SET next_due_at = d.t, ready_at = ${readyAt("d.t")}
      FROM (SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = ?1 AND next_attempt_at IS NOT NULL) AS d
      WHERE webhook_id = ?1`,
   );
-  const refreshAll = db.query(
-    `UPDATE delivery_queues SET
-       next_due_at = (SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL),
-       ready_at = MAX((SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL), served_at)`,
-  );
+  const minDue = "(SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL)";
+  const refreshAll = db.query(`UPDATE delivery_queues SET next_due_at = ${minDue}, ready_at = ${readyAt(minDue)}`);
   const open = db.query<never, [string]>(
     `INSERT INTO delivery_queues (webhook_id, in_flight, served_at)
      VALUES (?1, (SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 AND lease_until IS NOT NULL), 0)
@@ -38,16 +38,17 @@ export function queueRows(db: Database) {
      ON CONFLICT (webhook_id) DO NOTHING`,
   );
   const close = db.query<never, [string]>("DELETE FROM delivery_queues WHERE webhook_id = ?");
-  const took = db.query<never, [number, number, string]>("UPDATE delivery_queues SET in_flight = in_flight + ?, served_at = ? WHERE webhook_id = ?");
+  const took = db.query<never, [number, number, number, string]>(
+    "UPDATE delivery_queues SET in_flight = in_flight + ?, served_at = ?, max_in_flight = ? WHERE webhook_id = ?",
+  );
   const returned = db.query<never, [number, string]>("UPDATE delivery_queues SET in_flight = MAX(0, in_flight - ?) WHERE webhook_id = ?");
-  const noneInFlight = db.query("UPDATE delivery_queues SET in_flight = 0");
-  const ready = db.query<{ webhook_id: string; in_flight: number }, [number, number, number]>(
-    `SELECT webhook_id, in_flight FROM delivery_queues
-     WHERE ready_at IS NOT NULL AND ready_at <= ?1 AND in_flight < ?2 ORDER BY ready_at LIMIT ?3`,
+  // At start: no lease is held, and a served_at ahead of the clock (stepped back meanwhile) must not hold an endpoint back.
+  const limitAll = db.query<never, [number]>("UPDATE delivery_queues SET max_in_flight = ?");
+  const noneInFlight = db.query("UPDATE delivery_queues SET in_flight = 0, served_at = MIN(served_at, ?)");
+  const ready = db.query<{ webhook_id: string; in_flight: number }, [number, number]>(
+    "SELECT webhook_id, in_flight FROM delivery_queues WHERE ready_at IS NOT NULL AND ready_at <= ? ORDER BY ready_at LIMIT ?",
   );
-  const firstReady = db.query<{ t: number }, [number]>(
-    "SELECT ready_at AS t FROM delivery_queues WHERE ready_at IS NOT NULL AND in_flight < ? ORDER BY ready_at LIMIT 1",
-  );
+  const firstReady = db.query<{ t: number | null }, []>("SELECT MIN(ready_at) AS t FROM delivery_queues WHERE ready_at IS NOT NULL");
 
   return {
     /** enqueue: a delivery due at `dueAt` was added; false when the endpoint is not served (inactive). */
@@ -61,16 +62,22 @@ export function queueRows(db: Database) {
     },
     /** close takes an inactive endpoint's row away: nothing of it is claimed any more. */
     close: (webhookId: string) => void close.run(webhookId),
-    took: (webhookId: string, n: number, now: number) => void took.run(n, now, webhookId),
+    /** took: a claim leased `n` more under a limit of `perEndpoint` (kept, so a full endpoint leaves the index). */
+    took: (webhookId: string, n: number, now: number, perEndpoint: number) => void took.run(n, now, perEndpoint, webhookId),
     returned: (webhookId: string, n: number) => void returned.run(n, webhookId),
     /** reset: no lease is held any more (start); rows are made for any active endpoint missing one and recomputed. */
-    reset: () => {
+    reset: (now: number) => {
       openMissing.run();
-      noneInFlight.run();
+      noneInFlight.run(now);
       refreshAll.run();
     },
-    ready: (now: number, perEndpoint: number, limit: number) => ready.all(now, perEndpoint, limit),
-    firstReady: (perEndpoint: number): number | null => firstReady.get(perEndpoint)?.t ?? null,
+    /** limit applies a new per-endpoint limit to every row (config changed): once per change, O(endpoints). */
+    limit: (perEndpoint: number) => {
+      limitAll.run(perEndpoint);
+      refreshAll.run();
+    },
+    ready: (now: number, limit: number) => ready.all(now, limit),
+    firstReady: (): number | null => firstReady.get()?.t ?? null,
   };
 }
 

@@ -132,7 +132,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
     },
     deliveries: {
       ...deliveriesRead,
-      claimDue: (request) => write(() => queue.claim(request)),
+      claimDue: (request) => write((after) => queue.claim(after, request)),
       complete: (results, decide, now) => write((after) => queue.complete(after, results, decide, now)),
       release: (leases, now) => write(() => queue.release(leases, now)),
       releaseAbandoned: (_owner, now) => write(() => queue.releaseAbandoned(now)),
@@ -163,7 +163,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
     },
     describe: async () => ({ backend: "sqlite", location: path, bytes: fileSize(path) + fileSize(`${path}-wal`) }),
     close: async () => {
-      await commits.flush(true);
+      await commits.close();
       if (reader !== writer) reader.close();
       writer.close();
     },

@@ -15,7 +15,8 @@ CREATE TABLE delivery_queues (
   next_due_at  INTEGER,                    -- earliest next_attempt_at of its unfinished deliveries (leased: the lease's end)
   in_flight    INTEGER NOT NULL DEFAULT 0, -- its deliveries leased now, by any process
   served_at    INTEGER NOT NULL DEFAULT 0, -- when a claim last took from it
-  ready_at     INTEGER                     -- MAX(next_due_at, served_at); NULL = nothing unfinished
+  max_in_flight INTEGER NOT NULL DEFAULT 2147483647, -- the per-endpoint limit the last claim applied
+  ready_at     INTEGER                     -- MAX(next_due_at, served_at) while in_flight < max_in_flight; else NULL
 ) WITHOUT ROWID;
 CREATE INDEX delivery_queues_ready ON delivery_queues (ready_at) WHERE ready_at IS NOT NULL;
 
