@@ -72,3 +72,12 @@ export function pinSelf(cpu: number): void {
   const done = Bun.spawnSync(["taskset", "-a", "-cp", String(cpu), String(process.pid)], { stdout: "ignore", stderr: "pipe" });
   if (done.exitCode !== 0) throw new Error(`taskset -a -cp ${cpu} ${process.pid}: ${done.stderr.toString()}`);
 }
+
+/**
+ * contention says how much of a pinned process's core went to other work (kernel softirq for its
+ * loopback packets, and any other process on the box) when that is over a quarter of the core, else "".
+ */
+export function contention(cpu: Record<string, number>, core: number, pids: string[]): string {
+  const other = cpu[`core${core}`]! - pids.reduce((sum, name) => sum + (cpu[name] ?? 0), 0);
+  return other > 0.25 ? `; CONTENDED: ${pct(other)} of core ${core} was other work` : "";
+}

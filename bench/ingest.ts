@@ -12,19 +12,23 @@
  * beside its rate: the baseline counts only if it is at its core's limit (a Bun fetch loop could not
  * get a bare Bun.serve there, which made the old ratio flatter hookd). wrk's Lua has no HMAC, so the
  * bench signs 20 000 unique bodies into a file that bench/wrk/signed-erp-event.lua cycles through.
- * Run: npm run bench:ingest   (or: bun bench/ingest.ts [seconds=8] [warmup_seconds=2])
+ * hookd and the bare server take turns in ROUNDS rounds of one phase each (order alternating), and the
+ * ratio is of the two medians: on a shared 2-core box a burst of someone else's work then lands on
+ * one phase of each, not on one side's only phase.
+ * Run: npm run bench:ingest   (or: bun bench/ingest.ts [seconds_per_phase=5] [warmup_seconds=2] [rounds=3])
  * Needs wrk (installed with apt-get when missing). BENCH_HOOKD_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof"
  * passes Bun flags to the hookd children for profiling.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canPin, pct, pinSelf } from "./cpu.ts";
+import { canPin, contention, pct, pinSelf } from "./cpu.ts";
 import { erpEventSource, fmt, load, machine, measureFsync, spawnReceiver, startHookd, type Hookd } from "./support.ts";
 import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
 
-const SECONDS = Number(process.argv[2] ?? 8);
+const SECONDS = Number(process.argv[2] ?? 5);
 const WARMUP_SECONDS = Number(process.argv[3] ?? 2);
+const ROUNDS = Number(process.argv[4] ?? 3);
 const CONNECTIONS = 64;
 const SIGNED_REQUESTS = 20_000; // unique bodies in the file wrk cycles through (~26 MB)
 const SOURCE = "bench-erp";
@@ -42,7 +46,7 @@ pinSelf(LOAD_CPU); // this process only waits on wrk; keep it off the server's c
 const dir = mkdtempSync(join(tmpdir(), "hookd-bench-ingest-"));
 console.log(`bench:ingest  ${machine()}  ${load()}  data dir ${dir}`);
 console.log(
-  `wrk, 1 thread, ${CONNECTIONS} connections, ~${BODY_BYTES} B signed erp-events to one hmac source, no endpoints; ${WARMUP_SECONDS}s warm-up + ${SECONDS}s per phase; ` +
+  `wrk, 1 thread, ${CONNECTIONS} connections, ~${BODY_BYTES} B signed erp-events to one hmac source, no endpoints; ${WARMUP_SECONDS}s warm-up, then ${ROUNDS} rounds of ${SECONDS}s per server; ` +
     (canPin ? `server on core ${SERVER_CPU}, wrk on core ${LOAD_CPU}` : "NOT PINNED (needs 2 cores and taskset)"),
 );
 
@@ -57,13 +61,16 @@ for (let i = 0; i < SIGNED_REQUESTS; i++) {
 }
 writeFileSync(requestsFile, lines.join(""));
 
-/** drive warms `url` up with wrk, then measures one phase with the server's CPU beside wrk's. */
-async function drive(url: string, serverPid: number, between?: () => Promise<void>): Promise<WrkResult> {
-  const common = { url, connections: CONNECTIONS, script: SCRIPT, scriptArgs: [requestsFile, SOURCE], cpu: LOAD_CPU };
-  await runWrk({ ...common, seconds: WARMUP_SECONDS });
-  await between?.();
-  return runWrk({ ...common, seconds: SECONDS, measure: { server: serverPid } });
-}
+const wrkFor = (url: string) => ({ url, connections: CONNECTIONS, script: SCRIPT, scriptArgs: [requestsFile, SOURCE], cpu: LOAD_CPU });
+/** warm drives `url` for the warm-up time, unmeasured (JIT, prepared statements, page cache). */
+const warm = (url: string) => runWrk({ ...wrkFor(url), seconds: WARMUP_SECONDS });
+/** phase measures one phase against `url` with the server's CPU beside wrk's. */
+const phase = (url: string, serverPid: number) => runWrk({ ...wrkFor(url), seconds: SECONDS, measure: { server: serverPid } });
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 // ---- hookd's /metrics: group-commit batch sizes and events stored ----
 
@@ -126,27 +133,6 @@ const hookdSections = (sub: string) => {
   };
 };
 
-interface HookdRun {
-  result: WrkResult;
-  batches: string;
-  stored: number;
-  exit: { code: number | null; lines: number; tail: string[] };
-}
-
-/** measureHookd drives a started hookd, reads its metrics around the measured phase, and stops it. */
-async function measureHookd(hookd: Hookd): Promise<HookdRun> {
-  try {
-    let before: Scrape | undefined;
-    const result = await drive(`${hookd.url}/in/${SOURCE}`, hookd.pid, async () => {
-      before = await scrape(hookd);
-    });
-    const after = await scrape(hookd);
-    return { result, batches: batchReport(before!, after, result.seconds), stored: after.inboundEvents - before!.inboundEvents, exit: await hookd.stop() };
-  } finally {
-    await hookd.stop();
-  }
-}
-
 const ok = (r: WrkResult) => r.requests - r.non2xx;
 const line = (label: string, r: WrkResult) =>
   `${label.padEnd(46)} ${fmt(r.okPerSec, 0).padStart(6)} /s  (${ok(r)} × 2xx in ${fmt(r.seconds, 2)} s)  ` +
@@ -154,53 +140,94 @@ const line = (label: string, r: WrkResult) =>
 const serverCore = `core${SERVER_CPU}`;
 const loadCore = `core${LOAD_CPU}`;
 const bound = (r: WrkResult) =>
-  r.cpu[serverCore]! >= SATURATED ? "bound by the server's core" : r.cpu[loadCore]! >= SATURATED ? "bound by wrk's core, NOT the server: not saturated" : "neither core saturated";
+  r.cpu.server! >= SATURATED
+    ? "bound by the server (at its core's limit)"
+    : r.cpu[serverCore]! >= SATURATED
+      ? "the server's core is full, partly with other work"
+      : r.cpu.wrk! >= SATURATED
+        ? "bound by wrk, NOT the server: not saturated"
+        : "neither process at its core's limit: the server's loop also waits (hookd: the fsync in its synchronous COMMIT)";
 const cpuLine = (r: WrkResult, server: string) =>
   `  CPU: ${server} ${pct(r.cpu.server)} (core ${SERVER_CPU} busy ${pct(r.cpu[serverCore])}), wrk ${pct(r.cpu.wrk)} (core ${LOAD_CPU} busy ${pct(r.cpu[loadCore])}): ${bound(r)}` +
+  contention(r.cpu, SERVER_CPU, ["server"]) +
   (r.non2xx > 0 || r.socketErrors ? `; NOT 2xx: ${r.non2xx}, socket errors: ${r.socketErrors || "none"}` : "");
-const storedLine = (run: HookdRun) =>
-  `  events stored (hookd_events_created_total{origin="inbound"}): ${run.stored} for ${ok(run.result)} 2xx counted by wrk` +
-  ` (${run.stored - ok(run.result)} more: requests in flight when wrk stopped, at most ${CONNECTIONS})`;
+const ratioOf = (hookd: WrkResult[], bare: WrkResult[]) => median(hookd.map((r) => r.okPerSec)) / median(bare.map((r) => r.okPerSec));
+const exitLine = (label: string, exit: { code: number | null; lines: number; tail: string[] }) =>
+  `hookd (${label}): exit ${exit.code}, ${exit.lines} log lines at warn${exit.lines > 0 ? `; last: ${exit.tail.slice(-3).join(" | ")}` : ""}`;
 
 const bare = await spawnReceiver({ cpu: SERVER_CPU });
+const a = hookdSections("group-commit");
+const shipped = await startHookd(a.dir, a.sections, FLAGS, { cpu: SERVER_CPU });
 try {
   // Context first, while everything is idle: what one durable commit costs this disk.
   const fsync = measureFsync(dir, 200);
+  const hookdUrl = `${shipped.url}/in/${SOURCE}`;
+  const bareUrl = `${bare.url}/in/${SOURCE}`;
+  await warm(hookdUrl);
+  await warm(bareUrl);
+  await bare.reset(false);
 
-  const a = hookdSections("group-commit");
-  const shipped = await measureHookd(await startHookd(a.dir, a.sections, FLAGS, { cpu: SERVER_CPU }));
-
-  const bareResult = await drive(`${bare.url}/in/${SOURCE}`, bare.pid, () => bare.reset(false));
+  // Both servers stay up (the idle one costs nothing) and take turns, order alternating per round.
+  const hookdRuns: WrkResult[] = [];
+  const bareRuns: WrkResult[] = [];
+  const before = await scrape(shipped);
+  for (let round = 0; round < ROUNDS; round++) {
+    const turns = [() => phase(hookdUrl, shipped.pid).then((r) => hookdRuns.push(r)), () => phase(bareUrl, bare.pid).then((r) => bareRuns.push(r))];
+    for (const turn of round % 2 === 0 ? turns : turns.reverse()) await turn();
+  }
+  const after = await scrape(shipped);
   const bareSeen = (await bare.stats()).count;
+  const shippedExit = await shipped.stop();
 
   const b = hookdSections("one-per-request");
-  const off = await measureHookd(await startHookd(b.dir, b.sections, [...FLAGS, RUNNER, "--group-commit-max-batch=1"], { cpu: SERVER_CPU }));
+  const offHookd = await startHookd(b.dir, b.sections, [...FLAGS, RUNNER, "--group-commit-max-batch=1"], { cpu: SERVER_CPU });
+  let off: WrkResult;
+  let offExit: Awaited<ReturnType<Hookd["stop"]>>;
+  try {
+    await warm(`${offHookd.url}/in/${SOURCE}`);
+    off = await phase(`${offHookd.url}/in/${SOURCE}`, offHookd.pid);
+    offExit = await offHookd.stop();
+  } finally {
+    await offHookd.stop();
+  }
 
-  const ratio = shipped.result.okPerSec / bareResult.okPerSec;
+  const hookdOk = hookdRuns.reduce((sum, r) => sum + ok(r), 0);
+  const hookdSeconds = hookdRuns.reduce((sum, r) => sum + r.seconds, 0);
+  const ratio = ratioOf(hookdRuns, bareRuns);
+  const hookdRate = median(hookdRuns.map((r) => r.okPerSec));
+  const bareRate = median(bareRuns.map((r) => r.okPerSec));
+  const hookdCpu = median(hookdRuns.map((r) => r.cpu.server!));
+  const bareCpu = median(bareRuns.map((r) => r.cpu.server!));
   console.log("");
   console.log(`fsync (write 4 KiB + fsync, ${fsync.n}×, data dir)  p50 ${fmt(fsync.p50, 2)} ms  p99 ${fmt(fsync.p99, 2)} ms  max ${fmt(fsync.max, 2)} ms`);
-  console.log(line("hookd durable accepts (group commit, as shipped)", shipped.result));
-  console.log(cpuLine(shipped.result, "hookd"));
-  console.log(`  group commit: ${shipped.batches}`);
-  console.log(storedLine(shipped));
-  console.log(line("bare Bun.serve, reads the body, answers 200", bareResult));
-  console.log(cpuLine(bareResult, "bare server"));
-  console.log(`  requests the bare server counted: ${bareSeen}`);
-  console.log(`ratio hookd ÷ bare                              ${fmt(ratio, 3)}   (CPU per request: hookd ${fmt((shipped.result.cpu.server! / shipped.result.okPerSec) * 1e6, 1)} µs, bare ${fmt((bareResult.cpu.server! / bareResult.okPerSec) * 1e6, 1)} µs)`);
-  console.log(line("hookd, group commit off (1 write per commit)", off.result));
-  console.log(cpuLine(off.result, "hookd"));
-  console.log(`  group commit: ${off.batches}`);
-  console.log(storedLine(off));
-  console.log(`group commit on ÷ off                           ${fmt(shipped.result.okPerSec / off.result.okPerSec, 2)}×`);
-  for (const [label, run] of [["as shipped", shipped], ["group commit off", off]] as const) {
-    console.log(`hookd (${label}): exit ${run.exit.code}, ${run.exit.lines} log lines at warn${run.exit.lines > 0 ? `; last: ${run.exit.tail.slice(-3).join(" | ")}` : ""}`);
+  for (let round = 0; round < ROUNDS; round++) {
+    console.log(`round ${round + 1}`);
+    console.log(line("  hookd durable accepts (group commit, as shipped)", hookdRuns[round]!));
+    console.log(cpuLine(hookdRuns[round]!, "hookd"));
+    console.log(line("  bare Bun.serve, reads the body, answers 200", bareRuns[round]!));
+    console.log(cpuLine(bareRuns[round]!, "bare server"));
   }
-  console.log(`${load()} at the end`);
+  console.log(`hookd group commit over its ${ROUNDS} phases: ${batchReport(before, after, hookdSeconds)}`);
   console.log(
-    `RESULT ratio=${fmt(ratio, 3)} p50_ms=${fmt(shipped.result.latencyMs.p50, 2)} p99_ms=${fmt(shipped.result.latencyMs.p99, 2)} ` +
-      `hookd_rps=${fmt(shipped.result.okPerSec, 0)} bare_rps=${fmt(bareResult.okPerSec, 0)} hookd_cpu=${fmt(shipped.result.cpu.server!, 2)} bare_cpu=${fmt(bareResult.cpu.server!, 2)}`,
+    `  events stored (hookd_events_created_total{origin="inbound"}): ${after.inboundEvents - before.inboundEvents} for ${hookdOk} 2xx counted by wrk` +
+      ` (the difference: requests in flight when wrk stopped, at most ${CONNECTIONS} per phase)`,
+  );
+  console.log(`  requests the bare server counted: ${bareSeen} for ${bareRuns.reduce((sum, r) => sum + ok(r), 0)} 2xx counted by wrk`);
+  console.log(`median of ${ROUNDS}: hookd ${fmt(hookdRate, 0)} /s at ${pct(hookdCpu)} of its core, bare ${fmt(bareRate, 0)} /s at ${pct(bareCpu)} of its core`);
+  console.log(`ratio hookd ÷ bare (medians)                    ${fmt(ratio, 3)}   (CPU per request: hookd ${fmt((hookdCpu / hookdRate) * 1e6, 1)} µs, bare ${fmt((bareCpu / bareRate) * 1e6, 1)} µs)`);
+  console.log(line("hookd, group commit off (1 write per commit)", off));
+  console.log(cpuLine(off, "hookd"));
+  console.log(`group commit on ÷ off                           ${fmt(hookdRate / off.okPerSec, 2)}×`);
+  console.log(exitLine("as shipped", shippedExit));
+  console.log(exitLine("group commit off", offExit));
+  console.log(`${load()} at the end`);
+  const p50 = median(hookdRuns.map((r) => r.latencyMs.p50));
+  const p99 = median(hookdRuns.map((r) => r.latencyMs.p99));
+  console.log(
+    `RESULT ratio=${fmt(ratio, 3)} p50_ms=${fmt(p50, 2)} p99_ms=${fmt(p99, 2)} hookd_rps=${fmt(hookdRate, 0)} bare_rps=${fmt(bareRate, 0)} hookd_cpu=${fmt(hookdCpu, 2)} bare_cpu=${fmt(bareCpu, 2)}`,
   );
 } finally {
+  await shipped.stop();
   await bare.stop();
   rmSync(dir, { recursive: true, force: true });
 }
