@@ -5,9 +5,11 @@
  *   1. In process, on the real SQLite storage: with A's 8 slots leased, claim rounds are timed (they
  *      must skip A without reading its backlog), then one event for B is stored and the round that
  *      claims it is timed. Rounds go through the group commit, so each includes its COMMIT.
+ *   1b. The same with FULL_ENDPOINTS endpoints at their limit (1 here), each with due work behind it:
+ *      rounds and the next wake-up must not step over them either.
  *   2. End to end: `hookd serve` on that database (A's 8 attempts hang on the slow receiver), one event
  *      at a time is published for B and its publish→arrival time at B's receiver is measured.
- * Run: npm run bench:fairness   (or: bun bench/fairness.ts [backlog=1000000])
+ * Run: npm run bench:fairness   (or: bun bench/fairness.ts [backlog=1000000] [full_endpoints=5000])
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +29,7 @@ const LEASE_MS = 50_000;
 const ROUNDS = 50;
 const PUBLISHES = 20;
 const SECRET = `whsec_${Buffer.alloc(32, 1).toString("base64")}`;
+const FULL_ENDPOINTS = Number(process.argv[3] ?? 5000);
 const DELIVERIES_PER_EVENT = 1000; // the fill shares events between deliveries: only the queue matters here
 
 if (process.argv[2] === "fill") {
@@ -85,8 +88,8 @@ const fast = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   async fetch(request) {
-    const body = (await request.json()) as { data: { tag: string } };
-    arrivals.set(body.data.tag, wallNow());
+    const body = (await request.json()) as { data?: { tag?: string } };
+    if (body.data?.tag !== undefined) arrivals.set(body.data.tag, wallNow());
     return new Response("ok");
   },
 });
@@ -134,9 +137,41 @@ try {
     );
   }
   forB.sort((x, y) => x - y);
+
+  // 1b. Many endpoints at their limit (perEndpoint 1), each with a second delivery due behind the one it holds.
+  const many = Array.from({ length: FULL_ENDPOINTS }, () => newId("wh"));
+  await Promise.all(
+    many.map((id) =>
+      storage.webhooks.create(
+        { id, url: `http://127.0.0.1:${fast.port}/full`, events: ["fair.full"], description: "", status: "active", secret: SECRET, failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now },
+        FULL_ENDPOINTS + 10,
+      ),
+    ),
+  );
+  for (let k = 0; k < 2; k++) {
+    await Promise.all(many.map((id) => storage.events.insert({ id: newId("evt"), type: "fair.full", origin: "api", body: "{}", created_at: Date.now() }, { onlyWebhook: id })));
+  }
+  const fill = await storage.deliveries.claimDue({ now: Date.now(), total: FULL_ENDPOINTS * 2, perEndpoint: 1, leaseMs: LEASE_MS, owner: "bench" });
+  if (fill.length !== FULL_ENDPOINTS) throw new Error(`each of ${FULL_ENDPOINTS} endpoints should take one, got ${fill.length}`);
+  const fullRounds: number[] = [];
+  const wakeReads: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    let started = performance.now();
+    const got = await storage.deliveries.claimDue({ now: Date.now(), total: TOTAL, perEndpoint: 1, leaseMs: LEASE_MS, owner: "bench" });
+    fullRounds.push(performance.now() - started);
+    if (got.length !== 0) throw new Error(`every endpoint is at its limit; the round should claim nothing, got ${got.length}`);
+    started = performance.now();
+    await storage.deliveries.nextWakeAt(1);
+    wakeReads.push(performance.now() - started);
+  }
+  fullRounds.sort((x, y) => x - y);
+  wakeReads.sort((x, y) => x - y);
+  // Part 2 is about A and B alone: the full endpoints go (their deliveries expire with them).
+  await Promise.all(many.map((id) => storage.webhooks.remove(id, Date.now())));
   await storage.close();
   console.log(`claim round with A at its limit and ${BACKLOG} due behind it (claims nothing): median ${fmt(percentile(skipping, 50), 3)} ms  p99 ${fmt(percentile(skipping, 99), 3)} ms  max ${fmt(skipping.at(-1)!, 3)} ms`);
   console.log(`claim round that takes B's one delivery (writes + fsync): median ${fmt(percentile(forB, 50), 3)} ms  p99 ${fmt(percentile(forB, 99), 3)} ms  max ${fmt(forB.at(-1)!, 3)} ms`);
+  console.log(`claim round with ${FULL_ENDPOINTS} endpoints at their limit, work due behind each (claims nothing): median ${fmt(percentile(fullRounds, 50), 3)} ms  max ${fmt(fullRounds.at(-1)!, 3)} ms; nextWakeAt: median ${fmt(percentile(wakeReads, 50), 3)} ms`);
 
   // 2. End to end.
   const hookd = await startHookd(dir, {
@@ -157,7 +192,7 @@ try {
     latencies.sort((x, y) => x - y);
     console.log(`A holding ${hanging.length} hanging attempts; B publish→arrival over ${PUBLISHES} events: median ${fmt(percentile(latencies, 50), 1)} ms  max ${fmt(latencies.at(-1)!, 1)} ms (target ≤ 100 ms)`);
     console.log(
-      `RESULT backlog=${BACKLOG} skip_round_ms_p50=${fmt(percentile(skipping, 50), 3)} skip_round_ms_max=${fmt(skipping.at(-1)!, 3)} claim_b_round_ms_p50=${fmt(percentile(forB, 50), 3)} b_arrival_ms_p50=${fmt(percentile(latencies, 50), 1)} b_arrival_ms_max=${fmt(latencies.at(-1)!, 1)}`,
+      `RESULT backlog=${BACKLOG} skip_round_ms_p50=${fmt(percentile(skipping, 50), 3)} skip_round_ms_max=${fmt(skipping.at(-1)!, 3)} claim_b_round_ms_p50=${fmt(percentile(forB, 50), 3)} full_${FULL_ENDPOINTS}_round_ms_p50=${fmt(percentile(fullRounds, 50), 3)} b_arrival_ms_p50=${fmt(percentile(latencies, 50), 1)} b_arrival_ms_max=${fmt(latencies.at(-1)!, 1)}`,
     );
   } finally {
     await hookd.stop();
