@@ -165,7 +165,7 @@ const bound = (cpu: Record<string, number>) =>
   cpu.hookd! >= SATURATED
     ? "hookd (at its core's limit)"
     : cpu[`core${HOOKD_CPU}`]! >= SATURATED
-      ? "hookd's core, partly other work"
+      ? "hookd's core (full; the rest of it is kernel network work or other processes)"
       : cpu.receiver! + cpu.publishers! >= SATURATED
         ? "the receiver + publishers' core (NOT hookd)"
         : "no process at its core's limit";

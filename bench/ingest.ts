@@ -143,7 +143,7 @@ const bound = (r: WrkResult) =>
   r.cpu.server! >= SATURATED
     ? "bound by the server (at its core's limit)"
     : r.cpu[serverCore]! >= SATURATED
-      ? "the server's core is full, partly with other work"
+      ? "the server's core (full; the rest of it is kernel network work or other processes)"
       : r.cpu.wrk! >= SATURATED
         ? "bound by wrk, NOT the server: not saturated"
         : "neither process at its core's limit: the server's loop also waits (hookd: the fsync in its synchronous COMMIT)";
