@@ -102,9 +102,6 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
     `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until
      FROM webhooks WHERE id = ?`,
   );
-  const leaseOf = db.query<{ lease_owner: string | null; webhook_id: string }, [string]>(
-    "SELECT lease_owner, webhook_id FROM deliveries WHERE id = ?",
-  );
   const insertAttempt = db.query(
     "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
@@ -112,7 +109,7 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
     `UPDATE deliveries SET status = ?, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
        next_attempt_at = ?, lease_until = NULL, lease_owner = NULL, last_status_code = ?, last_response = ?, last_error = ?,
        updated_at = ?, delivered_at = COALESCE(?, delivered_at)
-     WHERE id = ?`,
+     WHERE id = ? AND lease_owner = ?`,
   );
   const endpointSucceeded = db.query("UPDATE webhooks SET failure_count = 0, failing_since = NULL WHERE id = ?");
   const endpointFailed = db.query(
@@ -171,10 +168,7 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
         after(() => (appliedLimit = perEndpoint));
       }
       const lapsedRows = lapsed.all(now);
-      for (const { webhook_id } of lapsedRows) {
-        queue.returned(webhook_id, 1);
-        queue.refresh(webhook_id);
-      }
+      for (const [webhookId, n] of countBy(lapsedRows, (r) => r.webhook_id)) queue.returned(webhookId, n);
       // A lapsed lease's worker can no longer report (its result is stale), and that report is what
       // expires a delivery whose endpoint was deleted or disabled while it was leased: expire them here,
       // or they stay pending for an endpoint nothing claims from until the next start (contract suite).
@@ -187,7 +181,6 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
         if (limit <= 0) {
           // At a limit lowered since its last claim: record the limit, which takes the row off the index.
           queue.took(ready.webhook_id, 0, now, perEndpoint);
-          queue.refresh(ready.webhook_id);
           continue;
         }
         const w = endpoint.get(ready.webhook_id);
@@ -197,7 +190,6 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
         }
         const rows = claim.all(now + leaseMs, lease, ready.webhook_id, now, limit);
         queue.took(ready.webhook_id, rows.length, now, perEndpoint);
-        queue.refresh(ready.webhook_id);
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
         for (const row of rows) {
           const body = bodies.get(row.event_id) ?? eventBody.get(row.event_id)?.body ?? "";
@@ -209,42 +201,47 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
 
     complete(after: AfterCommit, results: AttemptResult[], decide: DecideAttempt, now: number): CompleteOutcome {
       const outcome: CompleteOutcome = { disabled: [], stale: [] };
-      const touched = new Set<string>();
+      // Each endpoint is read once per batch and its state kept up to date here as decisions apply,
+      // and its ready row is settled once: a batch costs per result one update and one insert.
+      const states = new Map<string, EndpointState>();
+      const returned = new Map<string, number>();
       for (const r of results) {
+        let state = states.get(r.webhookId);
+        if (!state) states.set(r.webhookId, (state = endpointState(endpoint.get(r.webhookId))));
+        const d = decide(r, state);
+        const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
         // Recording requires the lease this attempt was made under: a lapsed one may be someone else's now.
-        const held = leaseOf.get(r.deliveryId);
-        if (!held || held.lease_owner !== r.lease) {
+        if (finishAttempt.run(status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId, r.lease).changes === 0) {
           outcome.stale.push(r.deliveryId);
           continue;
         }
-        const d = decide(r, endpointState(endpoint.get(r.webhookId)));
         insertAttempt.run(r.attemptId, r.deliveryId, r.attemptedAt, r.statusCode, Math.round(r.durationMs), r.error, r.response);
-        const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
-        finishAttempt.run(status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId);
-        queue.returned(r.webhookId, 1);
-        touched.add(r.webhookId);
-        if (d.endpoint === "reset") endpointSucceeded.run(r.webhookId);
-        else if (d.endpoint === "failed") endpointFailed.run(r.attemptedAt, r.attemptedAt, r.webhookId);
+        returned.set(r.webhookId, (returned.get(r.webhookId) ?? 0) + 1);
+        if (d.endpoint === "reset") {
+          endpointSucceeded.run(r.webhookId);
+          state.failure_count = 0;
+          state.failing_since = null;
+        } else if (d.endpoint === "failed") {
+          endpointFailed.run(r.attemptedAt, r.attemptedAt, r.webhookId);
+          state.failure_count++;
+          state.failing_since ??= r.attemptedAt;
+        }
         if (d.disable && disableEndpoint.run(now, r.webhookId).changes > 0) {
           expireUnfinished.run(now, r.webhookId);
           queue.close(r.webhookId);
+          state.status = "disabled";
           outcome.disabled.push({ webhookId: r.webhookId, reason: d.disable });
         }
       }
-      for (const id of touched) queue.refresh(id);
+      for (const [webhookId, n] of returned) queue.returned(webhookId, n);
       if (outcome.disabled.length > 0) after(onEndpointsChanged);
       return outcome;
     },
 
     release(leases: readonly LeaseRef[], now: number): number {
-      let n = 0;
-      for (const { id, lease } of leases) {
-        const row = releaseOne.get(now, id, lease);
-        if (!row) continue;
-        n++;
-        queue.returned(row.webhook_id, 1);
-        queue.refresh(row.webhook_id);
-      }
+      const rows = leases.flatMap(({ id, lease }) => releaseOne.all(now, id, lease));
+      for (const [webhookId, count] of countBy(rows, (r) => r.webhook_id)) queue.returned(webhookId, count);
+      const n = rows.length;
       // One released for an endpoint disabled or deleted while it was out would never be claimed again.
       if (n > 0) expireOrphans.run(now);
       return n;
@@ -281,4 +278,11 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
       return n;
     },
   };
+}
+
+/** countBy counts rows per key (several leases of one endpoint settle its ready row once). */
+function countBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of rows) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1);
+  return counts;
 }

@@ -16,14 +16,23 @@ import type { Database } from "bun:sqlite";
  */
 export function queueRows(db: Database) {
   const readyAt = (due: string) => `CASE WHEN in_flight < max_in_flight THEN MAX(${due}, served_at) END`;
+  const dueNow = db.query<{ next_due_at: number | null }, [string]>("SELECT next_due_at FROM delivery_queues WHERE webhook_id = ?");
   const enqueue = db.query<never, [number, string]>(
     `UPDATE delivery_queues SET next_due_at = MIN(COALESCE(next_due_at, ?1), ?1), ready_at = ${readyAt("MIN(COALESCE(next_due_at, ?1), ?1)")}
      WHERE webhook_id = ?2`,
   );
-  const refresh = db.query<never, [string]>(
-    `UPDATE delivery_queues SET next_due_at = d.t, ready_at = ${readyAt("d.t")}
-     FROM (SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = ?1 AND next_attempt_at IS NOT NULL) AS d
-     WHERE webhook_id = ?1`,
+  const dueOf = "(SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = ?1 AND next_attempt_at IS NOT NULL) AS d";
+  // One statement per endpoint touched: the in-flight change and the due time read off its queue index.
+  // (An UPDATE's expressions see the row as it was, so the new in_flight is spelled out in the CASE.)
+  const adjust = db.query<never, [string, number]>(
+    `UPDATE delivery_queues SET in_flight = MAX(0, in_flight + ?2), next_due_at = d.t,
+       ready_at = CASE WHEN MAX(0, in_flight + ?2) < max_in_flight THEN MAX(d.t, served_at) END
+     FROM ${dueOf} WHERE webhook_id = ?1`,
+  );
+  const took = db.query<never, [string, number, number, number]>(
+    `UPDATE delivery_queues SET in_flight = in_flight + ?2, served_at = ?3, max_in_flight = ?4, next_due_at = d.t,
+       ready_at = CASE WHEN in_flight + ?2 < ?4 THEN MAX(d.t, ?3) END
+     FROM ${dueOf} WHERE webhook_id = ?1`,
   );
   const minDue = "(SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL)";
   const refreshAll = db.query(`UPDATE delivery_queues SET next_due_at = ${minDue}, ready_at = ${readyAt(minDue)}`);
@@ -38,10 +47,6 @@ export function queueRows(db: Database) {
      ON CONFLICT (webhook_id) DO NOTHING`,
   );
   const close = db.query<never, [string]>("DELETE FROM delivery_queues WHERE webhook_id = ?");
-  const took = db.query<never, [number, number, number, string]>(
-    "UPDATE delivery_queues SET in_flight = in_flight + ?, served_at = ?, max_in_flight = ? WHERE webhook_id = ?",
-  );
-  const returned = db.query<never, [number, string]>("UPDATE delivery_queues SET in_flight = MAX(0, in_flight - ?) WHERE webhook_id = ?");
   // At start: no lease is held, and a served_at ahead of the clock (stepped back meanwhile) must not hold an endpoint back.
   const limitAll = db.query<never, [number]>("UPDATE delivery_queues SET max_in_flight = ?");
   const noneInFlight = db.query("UPDATE delivery_queues SET in_flight = 0, served_at = MIN(served_at, ?)");
@@ -52,19 +57,26 @@ export function queueRows(db: Database) {
 
   return {
     /** enqueue: a delivery due at `dueAt` was added; false when the endpoint is not served (inactive). */
-    enqueue: (webhookId: string, dueAt: number): boolean => enqueue.run(dueAt, webhookId).changes > 0,
+    enqueue: (webhookId: string, dueAt: number): boolean => {
+      const row = dueNow.get(webhookId);
+      if (!row) return false;
+      // With work already due no later, the row would not change: a read is cheaper than a no-op write.
+      if (row.next_due_at === null || row.next_due_at > dueAt) enqueue.run(dueAt, webhookId);
+      return true;
+    },
     /** refresh recomputes the due time from the endpoint's queue index after deliveries changed. */
-    refresh: (webhookId: string) => void refresh.run(webhookId),
+    refresh: (webhookId: string) => void adjust.run(webhookId, 0),
+    /** returned: `n` of its leases ended (recorded, released or lapsed); the due time is recomputed too. */
+    returned: (webhookId: string, n: number) => void adjust.run(webhookId, -n),
     /** open gives an endpoint that became active its ready row. */
     open: (webhookId: string) => {
       open.run(webhookId);
-      refresh.run(webhookId);
+      adjust.run(webhookId, 0);
     },
     /** close takes an inactive endpoint's row away: nothing of it is claimed any more. */
     close: (webhookId: string) => void close.run(webhookId),
     /** took: a claim leased `n` more under a limit of `perEndpoint` (kept, so a full endpoint leaves the index). */
-    took: (webhookId: string, n: number, now: number, perEndpoint: number) => void took.run(n, now, perEndpoint, webhookId),
-    returned: (webhookId: string, n: number) => void returned.run(n, webhookId),
+    took: (webhookId: string, n: number, now: number, perEndpoint: number) => void took.run(webhookId, n, now, perEndpoint),
     /** reset: no lease is held any more (start); rows are made for any active endpoint missing one and recomputed. */
     reset: (now: number) => {
       openMissing.run();
