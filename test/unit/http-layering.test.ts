@@ -74,3 +74,18 @@ describe("src/storage is plumbing", () => {
     expect(found).toEqual([]);
   });
 });
+
+describe("the SQLite backend stays behind the storage contract", () => {
+  // Only the backend-neutral opener (src/storage/open.ts) picks a backend; everything else sees
+  // src/storage/types.ts, so a PostgreSQL backend is a sibling folder, not a change to callers.
+  const outside = filesUnder("src").filter((f) => !f.startsWith("src/storage/sqlite/") && f !== "src/storage/open.ts");
+
+  test("there are files to check", () => {
+    expect(outside).toContain("src/app.ts");
+  });
+
+  test("no file outside src/storage/sqlite (but the opener) imports it", () => {
+    const found = outside.flatMap((f) => crossings(f, ["storage/sqlite"]));
+    expect(found).toEqual([]);
+  });
+});
