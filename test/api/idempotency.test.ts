@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { withIdempotency } from "../../src/http/idempotency";
+import { FakeClock } from "../support/fake-clock";
 import { startTestServer, type TestServer } from "../support/test-server";
+
+const MIN = 60 * 1000;
+const HOUR = 60 * MIN;
 
 let server: TestServer;
 beforeAll(async () => {
@@ -76,5 +81,54 @@ describe("Idempotency-Key", () => {
     const answer = await server.api("POST", "/v1/resources", { name: "k" }, { "idempotency-key": key });
     expect(answer.status).toBe(400);
     expect(answer.body.error.details[0].field).toBe("header.Idempotency-Key");
+  });
+});
+
+describe("Idempotency-Key over time and on server errors", () => {
+  let clock: FakeClock;
+  let timed: TestServer;
+  beforeAll(async () => {
+    clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
+    timed = await startTestServer({}, { clock });
+  });
+  afterAll(() => timed.stop());
+
+  const create = (key: string) => timed.api("POST", "/v1/resources", { name: "ttl" }, { "idempotency-key": key });
+
+  test("an answer is replayed for 24 h and a fresh request runs after that", async () => {
+    const first = await create("ttl-1");
+    expect(first.status).toBe(201);
+    clock.advance(23 * HOUR + 59 * MIN);
+    const replayed = await create("ttl-1");
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.body.data.id).toBe(first.body.data.id);
+    clock.advance(MIN + 1000); // 24 h + 1 s after the first request
+    const fresh = await create("ttl-1");
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
+    expect(fresh.body.data.id).not.toBe(first.body.data.id);
+  });
+
+  test.each([500, 503])("a %i answer is not remembered: the retry with the same key runs again", async (status) => {
+    const scope = `test POST /v1/things-${status}`;
+    const body = new TextEncoder().encode('{"n":1}');
+    let runs = 0;
+    const run = async () => {
+      runs++;
+      return runs === 1
+        ? Response.json({ error: { code: "internal_error", message: "boom" } }, { status })
+        : Response.json({ data: { run: runs } }, { status: 201 });
+    };
+    const failed = await withIdempotency(timed.app.storage.idempotency, clock, scope, "5xx-1", body, run);
+    expect(failed.status).toBe(status);
+    const retried = await withIdempotency(timed.app.storage.idempotency, clock, scope, "5xx-1", body, run);
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get("idempotent-replayed")).toBeNull();
+    expect(runs).toBe(2);
+    // …and the 2xx that followed is what is remembered.
+    const replayed = await withIdempotency(timed.app.storage.idempotency, clock, scope, "5xx-1", body, run);
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replayed.json()).toEqual({ data: { run: 2 } });
+    expect(runs).toBe(2);
   });
 });

@@ -55,9 +55,17 @@ describe("a real delivery verifies unchanged", () => {
 
   test("a tampered body fails every check", async () => {
     const { secret, received } = await deliverOne("/tamper", "tamper.check", { ok: true });
-    const forged = received.body.replace("true", "false");
+    const hex = (body: string) => createHmac("sha256", secret).update(body).digest("hex");
+    // Each check must first accept the body as delivered, or its failure below would prove nothing.
+    expect(new StandardWebhook(secret).verify(received.body, received.headers)).toEqual(JSON.parse(received.body));
+    expect(new SvixWebhook(secret).verify(received.body, received.headers)).toEqual(JSON.parse(received.body));
+    expect(hex(received.body)).toBe(received.headers["x-hookd-signature"]!);
+
+    const forged = received.body.replace('"ok":true', '"ok":false');
+    expect(forged).not.toBe(received.body);
     expect(() => new StandardWebhook(secret).verify(forged, received.headers)).toThrow();
-    expect(createHmac("sha256", secret).update(forged).digest("hex")).not.toBe(received.headers["x-hookd-signature"]);
+    expect(() => new SvixWebhook(secret).verify(forged, received.headers)).toThrow();
+    expect(hex(forged)).not.toBe(received.headers["x-hookd-signature"]!);
   });
 });
 

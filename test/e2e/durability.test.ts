@@ -84,11 +84,15 @@ describe("an acknowledged event survives kill -9", () => {
 describe("graceful shutdown", () => {
   test("SIGTERM waits for an attempt in flight, records it, and exits 0", async () => {
     const site = hookdSite({ delivery: DELIVERY });
+    // The receiver holds its answer until the test lets go, so SIGTERM lands inside the attempt however slow the machine.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
     const receiver = startReceiver(async () => {
-      await Bun.sleep(700);
+      await held;
       return new Response("ok");
     });
     cleanup.push(() => receiver.stop());
+    cleanup.push(() => release());
     let h = await site.start();
     cleanup.push(() => h.proc.kill("SIGKILL"));
     const w = (await h.api("POST", "/v1/webhooks", { url: `${receiver.url}/graceful`, events: ["*"] })).body.data;
@@ -96,12 +100,24 @@ describe("graceful shutdown", () => {
     await waitFor(() => receiver.started === 1, 5000, "attempt in flight");
     const stopping = performance.now();
     h.proc.kill("SIGTERM");
+    // Shutdown closes the listener first and then waits for the attempt, which cannot finish until released.
+    const refused = async () => {
+      try {
+        await fetch(`${h.url}/healthz`);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await waitFor(refused, 5000, "hookd to stop listening after SIGTERM");
+    expect(h.proc.exitCode).toBeNull();
+    release();
     expect(await h.proc.exited).toBe(0);
     expect(performance.now() - stopping).toBeLessThan(10_000 + 3_000);
 
     h = await site.start();
     const list = await h.api("GET", `/v1/webhooks/${w.id}/deliveries`);
-    expect(list.body.data[0].status).toBe("delivered");
+    expect(list.body.data[0]).toMatchObject({ status: "delivered", attempts: 1 });
     expect(receiver.started).toBe(1);
     h.proc.kill("SIGTERM");
     await h.proc.exited;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { runRetention } from "../../src/jobs/retention";
+import { retentionCutoffs, runRetention } from "../../src/jobs/retention";
+import { loadConfig } from "../../src/config/load";
 import { silentLogger } from "../../src/log";
 import { FakeClock } from "../support/fake-clock";
 import { waitFor } from "../support/process";
@@ -71,5 +72,60 @@ describe("retention", () => {
 
     const again = await runRetention(server.app.storage, server.config, clock, silentLogger);
     expect(again.events + again.deliveries + again.inbound).toBe(0);
+  }, 20_000);
+});
+
+describe("retentionCutoffs", () => {
+  test("each kind of row has its own cutoff", () => {
+    const config = loadConfig('[retention]\ndeliveries = "2d"\nevents = "5d"\ninbound = "1d"', {});
+    const now = 100 * DAY;
+    expect(retentionCutoffs(config, now)).toMatchObject({ now, deliveriesBefore: now - 2 * DAY, eventsBefore: now - 5 * DAY, inboundBefore: now - DAY });
+  });
+});
+
+describe("retention with a different age per kind", () => {
+  let c: FakeClock;
+  let s: TestServer;
+  beforeAll(async () => {
+    c = new FakeClock();
+    s = await startTestServer(
+      {
+        delivery: 'require_https = false\nallow_targets = ["127.0.0.0/8"]',
+        retention: 'deliveries = "3d"\nevents = "5d"\ninbound = "1d"',
+        "[[sources]]": 'id = "erp"\nauth = "token"\nsecret = "erp-token-1"\nschema = "json"\nevent_type = "erp.kinds"',
+      },
+      { clock: c },
+    );
+  });
+  afterAll(() => s.stop());
+
+  test("inbound records, deliveries and events each go when their own retention has passed", async () => {
+    const hook = (await s.api("POST", "/v1/webhooks", { url: `${receiver.url}/kinds`, events: ["erp.kinds"] })).body.data;
+    const sent = await call(`${s.url}/in/erp`, "POST", JSON.stringify({ n: 1 }), { "x-auth-token": "erp-token-1" });
+    expect(sent.status).toBe(200);
+    const eventId = sent.body.id;
+    const delivered = async () => (await s.api("GET", `/v1/webhooks/${hook.id}/deliveries?status=delivered`)).body.data;
+    await waitFor(async () => (await delivered()).length === 1, 5000, "delivery done");
+    const deliveryId = (await delivered())[0].id;
+    const inboundKept = async () => (await s.api("GET", "/v1/inbound?limit=500")).body.data.some((r: { event_id: string }) => r.event_id === eventId);
+    const prune = () => runRetention(s.app.storage, s.config, c, silentLogger);
+    const state = async () => ({
+      inbound: await inboundKept(),
+      delivery: (await s.api("GET", `/v1/deliveries/${deliveryId}`)).status,
+      event: (await s.api("GET", `/v1/events/${eventId}`)).status,
+    });
+    expect(await state()).toEqual({ inbound: true, delivery: 200, event: 200 });
+
+    c.advance(2 * DAY); // past inbound (1d) only
+    expect((await prune()).inbound).toBe(1);
+    expect(await state()).toEqual({ inbound: false, delivery: 200, event: 200 });
+
+    c.advance(2 * DAY); // 4 days: past deliveries (3d) too
+    expect((await prune()).deliveries).toBe(1);
+    expect(await state()).toEqual({ inbound: false, delivery: 404, event: 200 });
+
+    c.advance(2 * DAY); // 6 days: past events (5d)
+    expect((await prune()).events).toBe(1);
+    expect(await state()).toEqual({ inbound: false, delivery: 404, event: 404 });
   }, 20_000);
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../support/process";
 import { startTestServer, type TestServer } from "../support/test-server";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -22,6 +23,14 @@ let page: import("playwright-core").Page;
 let profile: string;
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+/** settledStatuses waits (polling the API, not sleeping) until no delivery of the endpoint is in flight and `done` holds for their statuses. */
+async function settledStatuses(webhookId: string, done: (statuses: string[]) => boolean, what: string): Promise<void> {
+  await waitFor(async () => {
+    const list: { status: string; in_flight: boolean }[] = (await server.api("GET", `/v1/webhooks/${webhookId}/deliveries`)).body.data;
+    return list.every((d) => !d.in_flight) && done(list.map((d) => d.status));
+  }, 10_000, what);
+}
 
 describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
   beforeAll(async () => {
@@ -100,12 +109,9 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     // A test event is delivered.
     await page.getByRole("button", { name: /^Send test event/ }).click();
     await page.getByText(/Test event evt_.* queued/).waitFor();
+    await settledStatuses(id, (s) => s.includes("delivered"), "the test event delivered");
     await page.getByRole("link", { name: "Deliveries" }).click();
     await page.getByRole("heading", { name: "Deliveries" }).waitFor();
-    for (let i = 0; i < 50 && (await page.locator("td .status-delivered").count()) === 0; i++) {
-      await Bun.sleep(100);
-      await page.getByRole("button", { name: "Refresh" }).click();
-    }
     await page.locator("td .status-delivered").first().waitFor();
 
     // The receiver breaks: the next test event fails.
@@ -113,11 +119,8 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     await page.getByRole("link", { name: "Endpoints" }).click();
     await page.getByRole("button", { name: /^Send test event/ }).click();
     await page.getByText(/Test event evt_.* queued/).waitFor();
+    await settledStatuses(id, (s) => s.includes("failed"), "the second test event failed");
     await page.getByRole("link", { name: "Deliveries" }).click();
-    for (let i = 0; i < 50 && (await page.locator("td .status-failed").count()) === 0; i++) {
-      await Bun.sleep(100);
-      await page.getByRole("button", { name: "Refresh" }).click();
-    }
     await page.locator("td .status-failed").first().waitFor();
     await shot("deliveries");
 
@@ -132,11 +135,9 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     // The receiver recovers; retry from the UI; the delivery turns delivered.
     receiverOk = true;
     await page.getByRole("button", { name: /^Retry dlv_/ }).click();
-    for (let i = 0; i < 50 && (await page.locator("#delivery-fields .status-delivered").count()) === 0; i++) {
-      await Bun.sleep(100);
-      await page.reload();
-      await page.getByRole("heading", { name: "Attempts" }).waitFor();
-    }
+    await settledStatuses(id, (s) => s.length === 2 && s.every((x) => x === "delivered"), "the retried delivery delivered");
+    await page.reload();
+    await page.getByRole("heading", { name: "Attempts" }).waitFor();
     await page.locator("#delivery-fields .status-delivered").waitFor();
     expect(await page.locator("tbody tr").count()).toBe(2);
     const all = (await server.api("GET", `/v1/webhooks/${id}/deliveries`)).body.data;
