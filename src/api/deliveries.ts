@@ -8,7 +8,8 @@ import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/type
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { ID_PARAMS, parseEnumQuery, queryParam } from "./schemas";
+import { DELIVERY, DELIVERY_WITH_ATTEMPTS, ERRORS, ok, one, page, responses } from "./openapi";
+import { ID_PARAMS, parseEnumQuery, queryEnum } from "./schemas";
 
 const STATUSES: readonly DeliveryStatus[] = ["pending", "failed", "delivered", "expired"];
 
@@ -63,8 +64,12 @@ export function deliveryRoutes(deps: ApiDeps) {
       },
       {
         params: ID_PARAMS,
-        query: v.object({ ...PAGE_QUERY, status: queryParam("pending, failed, delivered or expired") }),
-        detail: { summary: "An endpoint's deliveries, newest first (also after the endpoint was deleted)", tags: ["deliveries"] },
+        query: v.object({ ...PAGE_QUERY, status: queryEnum("only deliveries in this status", STATUSES) }),
+        detail: {
+          summary: "An endpoint's deliveries, newest first (also after the endpoint was deleted)",
+          tags: ["deliveries"],
+          responses: responses(ok(200, "a page of deliveries", page(DELIVERY)), ...ERRORS.admin, ...ERRORS.list, ...ERRORS.byId),
+        },
       },
     )
     .get(
@@ -73,7 +78,14 @@ export function deliveryRoutes(deps: ApiDeps) {
         const d = await find(params.id);
         return { data: { ...deliveryJson(d), attempt_history: (await deps.storage.deliveries.attempts(d.id)).map(attemptJson) } };
       },
-      { params: ID_PARAMS, detail: { summary: "One delivery with every attempt", tags: ["deliveries"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "One delivery with every attempt",
+          tags: ["deliveries"],
+          responses: responses(ok(200, "the delivery and its attempts, oldest first", one(DELIVERY_WITH_ATTEMPTS)), ...ERRORS.admin, ...ERRORS.byId),
+        },
+      },
     )
     .post(
       "/v1/deliveries/:id/retry",
@@ -99,6 +111,16 @@ export function deliveryRoutes(deps: ApiDeps) {
         contextOf(request).log.info("delivery retry requested", { delivery_id: d.id, webhook_id: d.webhook_id });
         return jsonText(answer, 202);
       },
-      { params: ID_PARAMS, detail: { summary: "Send a failed, delivered or expired delivery again, with a fresh schedule", tags: ["deliveries"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "Send a failed, delivered or expired delivery again, with a fresh schedule",
+          tags: ["deliveries"],
+          responses: responses(
+            ok(202, "the delivery, pending again", one(DELIVERY)),
+            ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent, ...ERRORS.byId, "conflict",
+          ),
+        },
+      },
     );
 }

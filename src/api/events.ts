@@ -11,6 +11,7 @@ import type { ApiDeps } from "./deps";
 import { deliveryJson } from "./deliveries";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
+import { ERRORS, EVENT, EVENT_WITH_DELIVERIES, int, object, ok, one, oneOf, page, responses, str } from "./openapi";
 import { boundedString, ID_PARAMS, JSON_OBJECT, parseTimestamp, queryParam, strict } from "./schemas";
 
 const PUBLISH_BODY = strict({
@@ -60,7 +61,18 @@ export function eventRoutes(deps: ApiDeps) {
         ctx.log.info("event published", { event_id: event.id, event_type: event.type, deliveries });
         return jsonText(answer(deliveries), 202);
       },
-      { body: PUBLISH_BODY, parse: "json", detail: { summary: "Publish an event to every subscribed endpoint", tags: ["events"] } },
+      {
+        body: PUBLISH_BODY,
+        parse: "json",
+        detail: {
+          summary: "Publish an event to every subscribed endpoint",
+          tags: ["events"],
+          responses: responses(
+            ok(202, "stored and queued for delivery", one(object({ id: str("evt_…"), deliveries: int("deliveries created, one per subscribed endpoint") }))),
+            ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent,
+          ),
+        },
+      },
     )
     .get(
       "/v1/events",
@@ -75,9 +87,13 @@ export function eventRoutes(deps: ApiDeps) {
         query: v.object({
           ...PAGE_QUERY,
           type: queryParam('an event type ("invoice.paid") or a family ("invoice.*")'),
-          since: queryParam("RFC 3339 time: events created at or after it"),
+          since: queryParam("RFC 3339 time: events created at or after it", { format: "date-time" }),
         }),
-        detail: { summary: "List events, newest first, optionally by type and since a time", tags: ["events"] },
+        detail: {
+          summary: "List events, newest first, optionally by type and since a time",
+          tags: ["events"],
+          responses: responses(ok(200, "a page of events, each as delivered plus its origin", page(EVENT)), ...ERRORS.admin, ...ERRORS.list),
+        },
       },
     )
     .get(
@@ -88,7 +104,14 @@ export function eventRoutes(deps: ApiDeps) {
         const deliveries = (await deps.storage.deliveries.listForEvent(event.id)).map(deliveryJson);
         return jsonText(`{"data":${withExtraFields(event.body, { origin: event.origin, deliveries })}}`);
       },
-      { params: ID_PARAMS, detail: { summary: "Get one event as delivered, with its deliveries", tags: ["events"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "Get one event as delivered, with its deliveries",
+          tags: ["events"],
+          responses: responses(ok(200, "the event and its deliveries", one(EVENT_WITH_DELIVERIES)), ...ERRORS.admin, ...ERRORS.byId),
+        },
+      },
     )
     .get(
       "/v1/event-types",
@@ -102,6 +125,19 @@ export function eventRoutes(deps: ApiDeps) {
         const data = [...rows].sort(([a], [b]) => a.localeCompare(b)).map(([name, from]) => ({ name, origin: from }));
         return { data, free_form: catalogue.freeForm, next_cursor: null };
       },
-      { detail: { summary: "The event catalogue, or the types seen so far when types are free-form", tags: ["events"] } },
+      {
+        detail: {
+          summary: "The event catalogue, or the types seen so far when types are free-form",
+          tags: ["events"],
+          responses: responses(
+            ok(200, "every type, sorted by name", object({
+              data: { type: "array", items: object({ name: str(), origin: oneOf(["built_in", "catalogue", "seen"]) }) },
+              free_form: { type: "boolean", description: "true when [events] types is empty and any type may be published" },
+              next_cursor: { type: "null" },
+            })),
+            ...ERRORS.admin,
+          ),
+        },
+      },
     );
 }

@@ -6,7 +6,8 @@ import type { InboundRecord, InboundStatus } from "../storage/types";
 import { adminPlugin } from "./admin-plugin";
 import type { ApiDeps } from "./deps";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
-import { ID_PARAMS, parseEnumQuery, queryParam } from "./schemas";
+import { ERRORS, INBOUND, ok, one, page, responses } from "./openapi";
+import { ID_PARAMS, parseEnumQuery, queryEnum, queryParam } from "./schemas";
 
 const STATUSES: readonly InboundStatus[] = ["accepted", "duplicate", "rejected"];
 
@@ -38,8 +39,12 @@ export function inboundLogRoutes(deps: ApiDeps) {
         return pageOf(parsePage(query, "in"), (p) => deps.storage.inbound.list({ ...p, source, status }), (r) => inboundJson(r, false));
       },
       {
-        query: v.object({ ...PAGE_QUERY, source: queryParam("a [[sources]] id"), status: queryParam("accepted, duplicate or rejected") }),
-        detail: { summary: "Received inbound requests, newest first", tags: ["inbound"] },
+        query: v.object({ ...PAGE_QUERY, source: queryParam("a [[sources]] id"), status: queryEnum("only requests with this outcome", STATUSES) }),
+        detail: {
+          summary: "Received inbound requests, newest first",
+          tags: ["inbound"],
+          responses: responses(ok(200, "a page of received requests, without bodies", page(INBOUND)), ...ERRORS.admin, ...ERRORS.list),
+        },
       },
     )
     .get(
@@ -49,6 +54,13 @@ export function inboundLogRoutes(deps: ApiDeps) {
         if (!found) throw new ApiError("not_found", `inbound request ${params.id} not found`);
         return { data: inboundJson(found, true) };
       },
-      { params: ID_PARAMS, detail: { summary: "One received request, with its body as received", tags: ["inbound"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "One received request, with its body as received",
+          tags: ["inbound"],
+          responses: responses(ok(200, "the request, with its body (null for rejections)", one(INBOUND)), ...ERRORS.admin, ...ERRORS.byId),
+        },
+      },
     );
 }

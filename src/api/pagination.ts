@@ -2,14 +2,14 @@ import { queryParam } from "./schemas";
 import { ApiError } from "../http/errors";
 import { type IdPrefix, isId } from "../ids";
 
-/** PAGE_QUERY is the query schema every list route shares (documented in /openapi.json). */
-export const PAGE_QUERY = {
-  limit: queryParam("page size, 1-500, default 50"),
-  cursor: queryParam("next_cursor of the previous page"),
-};
-
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
+
+/** PAGE_QUERY is the query schema every list route shares; /openapi.json documents limit as an integer. */
+export const PAGE_QUERY = {
+  limit: queryParam("page size", { type: "integer", minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
+  cursor: queryParam("next_cursor of the previous page, unchanged"),
+};
 
 /** Page is a parsed ?limit=&cursor= pair; `before` is the id the cursor points past. */
 export interface Page {

@@ -9,6 +9,7 @@ import type { EventRecord, ResourceRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
+import { ERRORS, ok, one, page, RESOURCE, responses } from "./openapi";
 import { boundedString, ID_PARAMS, JSON_OBJECT, strict } from "./schemas";
 
 const TYPE = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -"));
@@ -67,16 +68,27 @@ export function resourceRoutes(deps: ApiDeps) {
         contextOf(request).log.info("resource created", { resource_id: resource.id });
         return jsonText(answer, 201);
       },
-      { body: CREATE_BODY, parse: "json", detail: { summary: "Create a resource (emits resource.created)", tags: ["resources"] } },
+      {
+        body: CREATE_BODY,
+        parse: "json",
+        detail: {
+          summary: "Create a resource (emits resource.created)",
+          tags: ["resources"],
+          responses: responses(ok(201, "the resource", one(RESOURCE)), ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent),
+        },
+      },
     )
     .get(
       "/v1/resources",
       ({ query }) => pageOf(parsePage(query, "res"), (p) => deps.storage.resources.list(p), resourceJson),
-      { query: v.object(PAGE_QUERY), detail: { summary: "List resources, newest first", tags: ["resources"] } },
+      {
+        query: v.object(PAGE_QUERY),
+        detail: { summary: "List resources, newest first", tags: ["resources"], responses: responses(ok(200, "a page of resources", page(RESOURCE)), ...ERRORS.admin, ...ERRORS.list) },
+      },
     )
     .get("/v1/resources/:id", async ({ params }) => ({ data: resourceJson(await find(params.id)) }), {
       params: ID_PARAMS,
-      detail: { summary: "Get one resource", tags: ["resources"] },
+      detail: { summary: "Get one resource", tags: ["resources"], responses: responses(ok(200, "the resource", one(RESOURCE)), ...ERRORS.admin, ...ERRORS.byId) },
     })
     .patch(
       "/v1/resources/:id",
@@ -101,7 +113,16 @@ export function resourceRoutes(deps: ApiDeps) {
         if (events.length > 0) contextOf(request).log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
         return { data: resourceJson(after) };
       },
-      { params: ID_PARAMS, body: PATCH_BODY, parse: "json", detail: { summary: "Change a resource (emits resource.updated, and resource.status_changed when status changes)", tags: ["resources"] } },
+      {
+        params: ID_PARAMS,
+        body: PATCH_BODY,
+        parse: "json",
+        detail: {
+          summary: "Change a resource (emits resource.updated, and resource.status_changed when status changes)",
+          tags: ["resources"],
+          responses: responses(ok(200, "the resource as changed", one(RESOURCE)), ...ERRORS.admin, ...ERRORS.body, ...ERRORS.byId),
+        },
+      },
     )
     .delete(
       "/v1/resources/:id",
@@ -114,6 +135,13 @@ export function resourceRoutes(deps: ApiDeps) {
         contextOf(request).log.info("resource deleted", { resource_id: removed.id });
         return new Response(null, { status: 204 });
       },
-      { params: ID_PARAMS, detail: { summary: "Delete a resource (emits resource.deleted)", tags: ["resources"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "Delete a resource (emits resource.deleted)",
+          tags: ["resources"],
+          responses: responses({ status: 204, description: "deleted" }, ...ERRORS.admin, ...ERRORS.byId),
+        },
+      },
     );
 }

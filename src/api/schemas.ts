@@ -34,9 +34,18 @@ export const JSON_OBJECT = v.pipe(
   v.record(v.string(), v.unknown()),
 );
 
-/** queryParam is a query string parameter given at most once (Elysia turns repeats into arrays). */
-export const queryParam = (description: string) =>
-  v.optional(v.pipe(v.string("must be a single value (given once, no commas)"), v.description(description)));
+/**
+ * queryParam is a query string parameter given at most once (Elysia turns repeats into arrays). It is
+ * checked as a string here and parsed by the route (which names the parameter when it is wrong);
+ * `documented` is what /openapi.json says the value is, e.g. an integer with its bounds or an enum.
+ */
+export const queryParam = (description: string, documented: Record<string, unknown> = {}) =>
+  v.optional(
+    v.pipe(v.string("must be a single value (given once, no commas)"), v.description(description), v.metadata(documented)),
+  );
+
+/** queryEnum documents a query parameter that must be one of `values`. */
+export const queryEnum = (description: string, values: readonly string[]) => queryParam(description, { enum: [...values] });
 
 /** ID_PARAM documents a path id. */
 export const ID_PARAMS = v.object({ id: v.string() });

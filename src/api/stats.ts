@@ -2,6 +2,7 @@ import { isoTime } from "../clock";
 import type { WebhookRecord } from "../storage/types";
 import { adminPlugin } from "./admin-plugin";
 import type { ApiDeps } from "./deps";
+import { ERRORS, ok, responses } from "./openapi";
 
 const MINUTE_MS = 60_000;
 const PAGE = 500;
@@ -77,7 +78,7 @@ export function statsRoutes(deps: ApiDeps) {
       detail: {
         summary: "Dashboard overview: queue depth by status, oldest pending age, attempts per minute, failing endpoints",
         tags: ["stats"],
-        responses: { 200: { description: "the overview", content: { "application/json": { schema: STATS_SCHEMA as never } } } },
+        responses: responses(ok(200, "the overview", STATS_SCHEMA), ...ERRORS.admin),
       },
     },
   );

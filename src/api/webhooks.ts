@@ -6,22 +6,34 @@ import { buildEvent } from "../events/envelope";
 import { isEventFilter } from "../events/types";
 import { contextOf } from "../http/context";
 import { ApiError, type ErrorDetail } from "../http/errors";
+import { issuesToDetails } from "../http/validation";
 import { newId, isId } from "../ids";
 import { checkEndpointUrl } from "../security/targets";
 import type { WebhookPatch, WebhookRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
+import { ERRORS, int, nullable, object, ok, one, optionalJsonBody, page, responses, str, WEBHOOK, WEBHOOK_WITH_SECRET } from "./openapi";
 import { boundedString, EVENT_FILTERS, ID_PARAMS, parseTimestamp, strict } from "./schemas";
 
 // The old secret keeps signing webhook-signature this long, so receivers can switch without losing deliveries.
 const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+// 32 or more base64 characters always decode to at least 24 bytes, so the pattern is the whole check:
+// one problem, one `details` entry (a second length check used to repeat every pattern failure).
 const SECRET_FIELD = v.pipe(
   v.string("must be a string"),
   v.regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, "must be whsec_ followed by base64 of at least 24 random bytes"),
-  v.check((s) => Buffer.from(s.slice(6), "base64").length >= 24, "must decode to at least 24 bytes"),
 );
-const ROTATE_BODY = v.optional(v.nullable(strict({ secret: v.optional(SECRET_FIELD) })));
+const ROTATE_BODY = strict({ secret: v.optional(SECRET_FIELD) });
+
+// The rotate body is optional, which a route body schema cannot say in /openapi.json (it documents every
+// body as required), so this route checks its body itself and documents it by hand.
+function chosenSecret(body: unknown): string | undefined {
+  if (body === undefined || body === null || body === "") return undefined;
+  const parsed = v.safeParse(ROTATE_BODY, body);
+  if (!parsed.success) throw new ApiError("invalid_request", "the request body is not valid", issuesToDetails(parsed.issues as never));
+  return parsed.output.secret;
+}
 const RECOVER_BODY = strict({ since: v.pipe(v.string("must be a string"), v.description("RFC 3339 time; deliveries created since then are re-sent")) });
 
 const URL_FIELD = v.pipe(boundedString(1, 2048), v.description("where deliveries are POSTed"));
@@ -110,16 +122,24 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("webhook endpoint created", { webhook_id: record.id });
         return jsonText(answer, 201);
       },
-      { body: CREATE_BODY, parse: "json", detail: { summary: "Create a webhook endpoint (the secret is shown only here)", tags: ["webhooks"] } },
+      { body: CREATE_BODY, parse: "json", detail: {
+          summary: "Create a webhook endpoint (the secret is shown only here)",
+          tags: ["webhooks"],
+          responses: responses(ok(201, "the endpoint, with its signing secret", one(WEBHOOK_WITH_SECRET)), ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent, "limit_reached"),
+        },
+      },
     )
     .get(
       "/v1/webhooks",
       ({ query }) => pageOf(parsePage(query, "wh"), (p) => deps.storage.webhooks.list(p), webhookJson),
-      { query: v.object(PAGE_QUERY), detail: { summary: "List webhook endpoints, newest first", tags: ["webhooks"] } },
+      {
+        query: v.object(PAGE_QUERY),
+        detail: { summary: "List webhook endpoints, newest first", tags: ["webhooks"], responses: responses(ok(200, "a page of endpoints", page(WEBHOOK)), ...ERRORS.admin, ...ERRORS.list) },
+      },
     )
     .get("/v1/webhooks/:id", async ({ params }) => ({ data: webhookJson(await find(params.id)) }), {
       params: ID_PARAMS,
-      detail: { summary: "Get one webhook endpoint", tags: ["webhooks"] },
+      detail: { summary: "Get one webhook endpoint", tags: ["webhooks"], responses: responses(ok(200, "the endpoint", one(WEBHOOK)), ...ERRORS.admin, ...ERRORS.byId) },
     })
     .patch(
       "/v1/webhooks/:id",
@@ -136,14 +156,23 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
         return { data: webhookJson(updated) };
       },
-      { params: ID_PARAMS, body: PATCH_BODY, parse: "json", detail: { summary: "Change url, events, description or status", tags: ["webhooks"] } },
+      {
+        params: ID_PARAMS,
+        body: PATCH_BODY,
+        parse: "json",
+        detail: {
+          summary: "Change url, events, description or status",
+          tags: ["webhooks"],
+          responses: responses(ok(200, "the endpoint as changed", one(WEBHOOK)), ...ERRORS.admin, ...ERRORS.body, ...ERRORS.byId),
+        },
+      },
     )
     .post(
       "/v1/webhooks/:id/rotate-secret",
       async ({ params, body, request }) => {
         await find(params.id);
         const now = deps.clock.now();
-        const secret = body?.secret ?? newSecret();
+        const secret = chosenSecret(body) ?? newSecret();
         const recordAnswer = contextOf(request).recordAnswer;
         const answer = await deps.storage.tx(async (tx) => {
           const rotated = await tx.webhooks.rotateSecret(params.id, secret, now + ROTATION_OVERLAP_MS, now);
@@ -156,7 +185,15 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("webhook secret rotated", { webhook_id: params.id, previous_valid_until: isoTime(now + ROTATION_OVERLAP_MS) });
         return jsonText(answer);
       },
-      { params: ID_PARAMS, body: ROTATE_BODY, detail: { summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h", tags: ["webhooks"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "Rotate the signing secret; the old one also signs webhook-signature for 24 h",
+          tags: ["webhooks"],
+          requestBody: optionalJsonBody(ROTATE_BODY, "omit the body (or send {}) for a new random secret"),
+          responses: responses(ok(200, "the endpoint with its new secret", one(WEBHOOK_WITH_SECRET)), ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent, ...ERRORS.byId),
+        },
+      },
     )
     .post(
       "/v1/webhooks/:id/test",
@@ -176,7 +213,17 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("test event enqueued", { webhook_id: webhook.id, event_id: event.id });
         return jsonText(answer, 202);
       },
-      { params: ID_PARAMS, detail: { summary: "Send a webhook.test event to this endpoint only", tags: ["webhooks"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "Send a webhook.test event to this endpoint only",
+          tags: ["webhooks"],
+          responses: responses(
+            ok(202, "the test event and its delivery, queued", one(object({ event_id: str("evt_…"), delivery_id: nullable(str("dlv_…")) }))),
+            ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent, ...ERRORS.byId, "conflict",
+          ),
+        },
+      },
     )
     .post(
       "/v1/webhooks/:id/recover",
@@ -194,7 +241,19 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("deliveries recovered", { webhook_id: webhook.id, since: body.since, recovered });
         return jsonText(answer, 202);
       },
-      { params: ID_PARAMS, body: RECOVER_BODY, parse: "json", detail: { summary: "Re-send the endpoint's failed and expired deliveries created since a time", tags: ["webhooks"] } },
+      {
+        params: ID_PARAMS,
+        body: RECOVER_BODY,
+        parse: "json",
+        detail: {
+          summary: "Re-send the endpoint's failed and expired deliveries created since a time",
+          tags: ["webhooks"],
+          responses: responses(
+            ok(202, "how many deliveries were queued again", one(object({ recovered: int() }))),
+            ...ERRORS.admin, ...ERRORS.body, ...ERRORS.idempotent, ...ERRORS.byId, "conflict",
+          ),
+        },
+      },
     )
     .delete(
       "/v1/webhooks/:id",
@@ -204,6 +263,13 @@ export function webhookRoutes(deps: ApiDeps) {
         contextOf(request).log.info("webhook endpoint deleted", { webhook_id: params.id });
         return new Response(null, { status: 204 });
       },
-      { params: ID_PARAMS, detail: { summary: "Delete a webhook endpoint (its delivery history stays)", tags: ["webhooks"] } },
+      {
+        params: ID_PARAMS,
+        detail: {
+          summary: "Delete a webhook endpoint (its delivery history stays)",
+          tags: ["webhooks"],
+          responses: responses({ status: 204, description: "deleted" }, ...ERRORS.admin, ...ERRORS.byId),
+        },
+      },
     );
 }

@@ -165,7 +165,8 @@ export class DeliveryScheduler {
       this.o.onAttempt?.(result, d);
       const ids = { delivery_id: d.id, event_id: d.event_id, webhook_id: d.webhook_id, attempt_id: result.attemptId };
       const facts = { status_code: result.statusCode, duration_ms: Math.round(result.durationMs) };
-      if (result.ok) log.info("delivered", { ...ids, ...facts });
+      // Successes are the bulk of the traffic: debug keeps the journal to what needs a look (failures at warn).
+      if (result.ok) log.debug("delivered", { ...ids, ...facts });
       else if (result.nextAttemptAt !== null) {
         log.warn("delivery attempt failed; retry scheduled", { ...ids, ...facts, error: result.error, next_attempt_at: new Date(result.nextAttemptAt).toISOString() });
       } else log.warn("delivery expired", { ...ids, ...facts, error: result.error, attempts: d.attempts + 1 });

@@ -2,7 +2,7 @@ import { openapi } from "@elysiajs/openapi";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import { type AnyElysia, Elysia } from "elysia";
 import type { Logger } from "../log";
-import { ApiError, errorResponse, toApiError } from "./errors";
+import { ApiError, ERROR_ENVELOPE_SCHEMA, errorResponse, toApiError } from "./errors";
 import { allowedMethods } from "./route-methods";
 import { elysiaValidationDetails } from "./validation";
 
@@ -10,6 +10,14 @@ import { elysiaValidationDetails } from "./validation";
 export interface AppShellSettings {
   readonly version: string;
   readonly log: Logger;
+  /** documentedPaths are OpenAPI path items for what answers before the router (POST /in/{source}). */
+  readonly documentedPaths?: Record<string, unknown>;
+}
+
+// Schemas go into the document without their own $schema: OpenAPI 3.1 sets the dialect for the whole document.
+function documentedSchema(schema: never): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = toJsonSchema(schema, { errorMode: "ignore" }) as Record<string, unknown>;
+  return rest;
 }
 
 /**
@@ -24,11 +32,15 @@ export function appShell(settings: AppShellSettings, routes: readonly AnyElysia[
         provider: null,
         specPath: "/openapi.json",
         // Checks with no JSON Schema form (custom predicates) are left out of the document, not fatal.
-        mapJsonSchema: { valibot: (schema: never) => toJsonSchema(schema, { errorMode: "ignore" }) },
+        mapJsonSchema: { valibot: documentedSchema },
         documentation: {
-          info: { title: "hookd", version: settings.version, description: "Self-hosted webhook hub: admin API" },
-          components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
+          info: { title: "hookd", version: settings.version, description: "Self-hosted webhook hub: admin API and inbound receiver" },
+          components: {
+            securitySchemes: { apiKey: { type: "http", scheme: "bearer" } },
+            schemas: { Error: ERROR_ENVELOPE_SCHEMA as never },
+          },
           security: [{ apiKey: [] }],
+          paths: (settings.documentedPaths ?? {}) as never,
         },
       }),
     )

@@ -17,13 +17,20 @@ export function keyPath(path: StandardIssue["path"], root = "body"): string {
   return out;
 }
 
-/** issuesToDetails turns Standard Schema issues (valibot's) into error details, one per problem; query fields read `query.limit`. */
+/**
+ * issuesToDetails turns Standard Schema issues (valibot's) into error details, one per field: valibot
+ * runs every check of a pipe even after one failed, and the first failure is the one to fix. Query
+ * fields read `query.limit`.
+ */
 export function issuesToDetails(issues: readonly StandardIssue[], root = "body"): ErrorDetail[] {
-  return issues.map((issue) => {
+  const byField = new Map<string, ErrorDetail>();
+  for (const issue of issues) {
     const path = keyPath(issue.path, root);
     const field = root === "body" || path === root ? path : `${root}.${path}`;
-    return { field, code: issue.message === "is required" ? "required" : "invalid", message: issue.message };
-  });
+    if (byField.has(field)) continue;
+    byField.set(field, { field, code: issue.message === "is required" ? "required" : "invalid", message: issue.message });
+  }
+  return [...byField.values()];
 }
 
 /**

@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Clock } from "../clock";
 import type { AttemptResult, DeliveryStatus, EventOrigin, Storage } from "../storage/types";
+import { registerProcessMetrics } from "./process";
 
 /** Metrics are hookd's Prometheus series (SPEC §8 names) and the hooks that feed them. */
 export interface Metrics {
@@ -19,7 +20,7 @@ const STATUSES: readonly DeliveryStatus[] = ["pending", "failed", "delivered", "
 /** createMetrics registers every series on a private registry; queue gauges read storage when scraped. */
 export function createMetrics(storage: () => Storage, clock: Clock): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "hookd_process_" });
+  registerProcessMetrics(registry);
   const inbound = new Counter({
     name: "hookd_inbound_requests_total",
     help: "Inbound requests by source (unknown sources as _unknown) and outcome (accepted, duplicate, or the error code).",

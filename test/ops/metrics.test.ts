@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { waitFor } from "../support/process";
 import { type Receiver, startReceiver } from "../support/receiver";
@@ -9,6 +10,8 @@ interface Family {
   type: string;
   metrics: { value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string }[];
 }
+
+const PROMTOOL = Bun.which("promtool") ?? (existsSync("/usr/bin/promtool") ? "/usr/bin/promtool" : null);
 
 let server: TestServer;
 let receiver: Receiver;
@@ -73,6 +76,57 @@ describe("/metrics", () => {
     expect(value(after, "hookd_oldest_pending_delivery_seconds")).toBeGreaterThan(0);
     expect(value(after, "hookd_delivery_attempt_duration_seconds")).toBe(8);
     expect(value(after, "hookd_group_commit_batch_size")).toBeGreaterThan(value(before, "hookd_group_commit_batch_size"));
+  });
+
+  test("a scrape after traffic (inbound, publish, deliveries, failures) passes `promtool check metrics` with no output", async () => {
+    // Traffic of its own, so the test holds alone: an accepted and a refused inbound request, a publish, a failure.
+    await server.api("POST", "/v1/webhooks", { url: `${receiver.url}/bad`, events: ["erp.*"] });
+    expect((await call(`${server.url}/in/erp`, "POST", "{}", { "x-auth-token": "erp-token-1" })).status).toBe(200);
+    expect((await call(`${server.url}/in/erp`, "POST", "{}", { "x-auth-token": "wrong" })).status).toBe(401);
+    await server.api("POST", "/v1/events", { type: "erp.promtool", data: {} });
+    await waitFor(async () => (await server.app.storage.deliveries.countByStatus()).pending === 0 && server.app.scheduler.idle, 5000, "deliveries settled");
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain('hookd_delivery_attempts_total{outcome="failed"}');
+    expect(text).not.toMatch(/\bnan\b/i);
+    if (PROMTOOL === null) {
+      console.warn("promtool not found: skipped `promtool check metrics` (Debian package: prometheus)");
+      return;
+    }
+    const run = Bun.spawnSync([PROMTOOL, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+    expect({ exitCode: run.exitCode, output: `${run.stdout.toString()}${run.stderr.toString()}` }).toEqual({ exitCode: 0, output: "" });
+  });
+
+  test("process series are the standard ones, true under Bun; no Node-only runtime series", async () => {
+    const m = await scrape();
+    const names = [...m.keys()];
+    expect(names.filter((n) => n.startsWith("hookd_process_") || n.startsWith("nodejs_") || n.includes("heap"))).toEqual([]);
+    for (const counter of ["process_cpu_user_seconds_total", "process_cpu_system_seconds_total", "process_cpu_seconds_total"]) {
+      expect(m.get(counter)?.type).toBe("COUNTER");
+    }
+    const cpu = process.cpuUsage();
+    expect(value(m, "process_cpu_seconds_total")).toBeGreaterThan(0);
+    expect(value(m, "process_cpu_seconds_total")).toBeLessThanOrEqual((cpu.user + cpu.system) / 1e6 + 0.5);
+    expect(value(m, "process_cpu_seconds_total")).toBeCloseTo(value(m, "process_cpu_user_seconds_total") + value(m, "process_cpu_system_seconds_total"), 5);
+    const rss = process.memoryUsage.rss();
+    expect(value(m, "process_resident_memory_bytes")).toBeGreaterThan(rss / 2);
+    expect(value(m, "process_resident_memory_bytes")).toBeLessThan(rss * 2);
+    expect(Math.abs(value(m, "process_start_time_seconds") - (Date.now() / 1000 - process.uptime()))).toBeLessThan(5);
+    if (process.platform === "linux") {
+      const fds = readdirSync("/proc/self/fd").length;
+      expect(Math.abs(value(m, "process_open_fds") - fds)).toBeLessThan(16);
+      expect(value(m, "process_max_fds")).toBeGreaterThanOrEqual(value(m, "process_open_fds"));
+    }
+    expect(m.get("hookd_event_loop_lag_p99_seconds")?.type).toBe("GAUGE");
+  });
+
+  test("hookd_event_loop_lag_p99_seconds sees a blocked event loop", async () => {
+    await scrape();
+    const until = Date.now() + 250;
+    while (Date.now() < until) {} // a handler that blocks the loop for 250 ms
+    await Bun.sleep(30);
+    const lag = value(await scrape(), "hookd_event_loop_lag_p99_seconds");
+    expect(lag).toBeGreaterThan(0.2);
+    expect(lag).toBeLessThan(5);
   });
 
   test("needs no API key", async () => {
