@@ -10,7 +10,7 @@ Usage: sudo sh install.sh [--binary PATH] [--prefix DIR]
        sudo sh install.sh --uninstall [--prefix DIR]
 
 Installs hookd as a systemd service:
-  /usr/local/bin/hookd              the binary (from --binary, default ./hookd)
+  /usr/local/bin/hookd              the binary (from --binary, default the hookd beside install.sh)
   /etc/hookd/hookd.toml             config from config.example.toml, database in
                                     /var/lib/hookd; written only if absent (0640 root:hookd)
   /etc/hookd/hookd.env              secrets for *_env keys; written only if absent (0600 root)
@@ -19,7 +19,8 @@ Installs hookd as a systemd service:
 creates the hookd system user, and enables and starts the service when systemd runs.
 
 Options:
-  --binary PATH  the hookd binary to install (default ./hookd; `npm run build` makes it)
+  --binary PATH  the hookd binary to install (default: hookd in install.sh's own
+                 directory, wherever you run it from; `npm run build` makes it)
   --prefix DIR   install the files under DIR as a staging root and touch nothing else
                  on this host: no user, no chown, no systemctl (for tests and packaging)
   --uninstall    stop and disable the service, remove the binary and the unit; keep the
@@ -39,7 +40,7 @@ bad_usage() {
 	exit 2
 }
 
-BINARY=./hookd
+BINARY=
 PREFIX=
 STAGED=no
 UNINSTALL=no
@@ -147,10 +148,13 @@ fi
 # --- install -------------------------------------------------------------------
 [ -f "$HERE/config.example.toml" ] || die "$HERE/config.example.toml is missing: run install.sh from a hookd checkout"
 [ -f "$HERE/deploy/hookd.service" ] || die "$HERE/deploy/hookd.service is missing: run install.sh from a hookd checkout"
+# The binary beside this script unless --binary says otherwise, so the result does not depend on
+# the directory install.sh is run from (sudo sh /path/to/hookd/install.sh).
+[ -n "$BINARY" ] || BINARY=$HERE/hookd
 case $BINARY in */*) ;; *) BINARY=./$BINARY ;; esac
 if [ ! -f "$BINARY" ]; then
 	if command -v npm >/dev/null 2>&1; then
-		die "no hookd binary at $BINARY: run \`npm run build\` first (it writes ./hookd), or pass --binary PATH"
+		die "no hookd binary at $BINARY: run \`npm run build\` in $HERE first (it writes $HERE/hookd), or pass --binary PATH"
 	fi
 	die "no hookd binary at $BINARY: pass --binary PATH to one built with \`npm run build\`"
 fi

@@ -13,17 +13,11 @@ const err = (s: string) => process.stderr.write(s);
 
 /** main turns argv into a command and returns its exit code (SPEC §1: 0 ok, 1 runtime, 2 usage/config). */
 export async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length === 0) {
-    err(USAGE);
-    return 2;
-  }
+  if (argv.length === 0) return usageError("no command given");
   const args = parseArgs(argv);
   const takesPositional = args.command === "help" || args.command === "backup";
   if (!takesPositional && args.positional.length > 0) args.unknown.push(`unexpected argument ${JSON.stringify(args.positional[0])}${args.positional[0]?.endsWith(".toml") ? " (did you mean --config " + args.positional[0] + "?)" : ""}`);
-  if (args.unknown.length > 0) {
-    err(`hookd: ${args.unknown.join("; ")}\n\n${USAGE}`);
-    return 2;
-  }
+  if (args.unknown.length > 0) return usageError(args.unknown.join("; "));
   switch (args.command) {
     case "help":
     case "--help":
@@ -41,10 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "cleanup":
     case "check-config":
     case "serve": {
-      if (args.command === "backup" && args.positional.length !== 1) {
-        err(`hookd backup: give exactly one destination file\n\n${USAGE}`);
-        return 2;
-      }
+      if (args.command === "backup" && args.positional.length !== 1) return usageError("backup needs exactly one destination file");
       let loaded: ReturnType<typeof readConfig>;
       try {
         loaded = readConfig(args.config, process.env);
@@ -60,9 +51,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      err(`hookd: unknown command ${JSON.stringify(args.command)}\n\n${USAGE}`);
-      return 2;
+      return usageError(`unknown command ${JSON.stringify(args.command)}`);
   }
+}
+
+/** usageError says what is wrong in one line and where the full usage is; exit 2. */
+function usageError(problem: string): number {
+  err(`hookd: ${problem}; run \`hookd help\` for usage\n`);
+  return 2;
 }
 
 if (import.meta.main) {

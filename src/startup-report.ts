@@ -25,9 +25,13 @@ export async function logStartupReport(config: Config, storage: Storage, listen:
 export function riskySettings(config: Config): { setting: string; msg: string }[] {
   const out: { setting: string; msg: string }[] = [];
   if (config.api.keys.length === 0) {
+    const env = config.api.key_env;
     out.push({
-      setting: "api.keys",
-      msg: "no API keys configured: the admin API (/v1) answers 401. Add one: printf %s 'a-long-random-key' | hookd hash-key, then put the hash in [api] keys",
+      setting: env === "" ? "api.keys" : "api.key_env",
+      msg:
+        env === ""
+          ? "no API keys configured: the admin API (/v1) answers 401. Add one: printf %s 'a-long-random-key' | hookd hash-key, then put the hash in [api] keys"
+          : `no API keys configured: the admin API (/v1) answers 401. [api] key_env names ${env}, which is not set: start with ${env}=<a long random key>, or put a hash from \`hookd hash-key\` in [api] keys`,
     });
   }
   if (!config.delivery.require_https) {

@@ -26,11 +26,32 @@ export async function cleanupCommand(config: Config, out: (s: string) => void, e
   if (storage === null) return 1;
   try {
     const counts = await runRetention(storage, config, systemClock, createLogger("warn"));
-    out(`removed: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")}\n`);
+    out(`removed ${describeCounts(counts)}\n`);
     return 0;
   } finally {
     await storage.close();
   }
+}
+
+// Singular and plural of each kind of row retention removes; a kind missing here is still printed.
+const KINDS: Readonly<Record<string, readonly [string, string]>> = {
+  deliveries: ["delivery", "deliveries"],
+  events: ["event", "events"],
+  inbound: ["inbound request", "inbound requests"],
+  idempotencyKeys: ["idempotency key", "idempotency keys"],
+  rateWindows: ["rate-limit window", "rate-limit windows"],
+  audit: ["audit log entry", "audit log entries"],
+};
+
+/** describeCounts says what retention removed in plain words: "3 deliveries, 2 events, 0 inbound requests, 1 idempotency key, …". */
+export function describeCounts(counts: object): string {
+  return Object.entries(counts)
+    .map(([kind, n]: [string, number]) => {
+      const words = kind.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+      const [one, many] = KINDS[kind] ?? [words, words];
+      return `${n} ${n === 1 ? one : many}`;
+    })
+    .join(", ");
 }
 
 /** backupCommand writes a consistent copy of the database to `dest`. */

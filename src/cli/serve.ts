@@ -1,11 +1,14 @@
+import { statSync } from "node:fs";
 import { startApp, StartError } from "../app";
+import { exposedTo, inlineSecrets } from "../config/secrets";
 import type { Config } from "../config/types";
-import { createLogger } from "../log";
+import { createLogger, type Logger } from "../log";
 
 /** serveCommand starts the server and stops it cleanly on SIGTERM/SIGINT; resolves with the exit code. */
 export async function serveCommand(config: Config, configPath: string): Promise<number> {
   const log = createLogger(config.log.level);
   log.info("config loaded", { config: configPath });
+  warnIfSecretsExposed(config, configPath, log);
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
     app = await startApp({ config, log });
@@ -36,5 +39,25 @@ export async function serveCommand(config: Config, configPath: string): Promise<
         if (outcome === "no_tls") log.info("SIGHUP received; no TLS certificate is configured, nothing to reload");
       });
     });
+  });
+}
+
+/** warnIfSecretsExposed warns when the config file holds secrets inline and users other than hookd's can read it. */
+function warnIfSecretsExposed(config: Config, configPath: string, log: Logger): void {
+  const secrets = inlineSecrets(config);
+  if (secrets.length === 0) return;
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(configPath);
+  } catch {
+    return;
+  }
+  const who = exposedTo(Number(st.mode), Number(st.gid), process.getgid?.() ?? null);
+  if (who === null) return;
+  const mode = (Number(st.mode) & 0o777).toString(8).padStart(4, "0");
+  log.warn(`config file ${configPath} holds secrets and is readable by ${who} (mode ${mode}): chmod 600 it (640 with hookd's group), or move the secrets to *_env keys`, {
+    config: configPath,
+    mode,
+    secrets,
   });
 }

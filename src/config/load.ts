@@ -58,8 +58,10 @@ function readIfPresent(path: string): string | null {
 /** toIssue turns valibot's issue path into the TOML key path an operator would write, e.g. sources[1].allow_ips[0]. */
 function toIssue(issue: v.BaseIssue<unknown>): ConfigIssue {
   let path = "";
+  let last: unknown;
   for (const item of issue.path ?? []) {
     const key: unknown = item.key;
+    last = key;
     if (typeof key === "number") path += `[${key}]`;
     else {
       const name = String(key);
@@ -67,23 +69,49 @@ function toIssue(issue: v.BaseIssue<unknown>): ConfigIssue {
       path += path === "" ? bare : `.${bare}`;
     }
   }
-  return { path: path === "" ? "(config)" : path, message: issue.message };
+  const message = typeof last === "string" && SECRET_KEYS.has(last) ? withoutValue(issue.message, issue.input) : issue.message;
+  return { path: path === "" ? "(config)" : path, message };
 }
 
-// Bun's TOML error carries no position, so the line is found as the shortest
-// prefix of the file that fails with the same message.
+/** SECRET_KEYS are the keys whose values are never echoed in an error (a proxy URL may carry credentials). */
+const SECRET_KEYS: ReadonlySet<string> = new Set(["secret", "proxy", "client_secret", "password", "url"]);
+
+// A secret of the wrong type ("got 12345") is named by its kind only.
+function withoutValue(message: string, input: unknown): string {
+  if (typeof input !== "string" && typeof input !== "number" && typeof input !== "boolean" && typeof input !== "bigint") return message;
+  const kind = typeof input === "string" ? "a string" : typeof input === "boolean" ? "true or false" : "a number";
+  const shown = typeof input === "string" ? JSON.stringify(input) : String(input);
+  return message.replaceAll(shown, `${kind} (value not shown)`);
+}
+
+// Bun's TOML error carries no position, so the line is found as the shortest prefix of the file
+// (whole lines, each with its line break: an error *at* a line break belongs to the line it ends)
+// that fails with the same message. The message is reworded so it never echoes a value: the
+// offending text may be a secret written without quotes.
 function tomlMessage(text: string, error: unknown): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/^TOML Parse error: /, "");
+  const raw = (error instanceof Error ? error.message : String(error)).replace(/^TOML Parse error: /, "");
+  const message = describeTomlError(raw);
   const lines = text.split("\n");
   if (lines.length > 5000) return message;
   for (let n = 1; n <= lines.length; n++) {
     try {
-      Bun.TOML.parse(lines.slice(0, n).join("\n"));
+      Bun.TOML.parse(`${lines.slice(0, n).join("\n")}\n`);
     } catch (e) {
-      if (e instanceof Error && e.message.endsWith(message)) return `line ${n}: ${message}`;
+      if (e instanceof Error && e.message.endsWith(raw)) return `line ${n}: ${message}`;
     }
   }
   return message;
+}
+
+/** describeTomlError rewords one of Bun's TOML parse messages without the value it quotes. */
+export function describeTomlError(raw: string): string {
+  if (raw.startsWith("Strings must be quoted")) return "a value that is not quoted (strings go in double quotes)";
+  return raw
+    .replace(/^Unexpected character after a value: .*$/, "unexpected text after a value (one key = value per line)")
+    .replace(/\(0x0A\)|\(0x0D\)/g, "the end of the line")
+    .replace(/\(0x[0-9A-Fa-f]+\)/g, "another character")
+    .replace(/"(?:[^"\\]|\\.)*"/g, "(value not shown)")
+    .replace(/: '.*'$/, "");
 }
 
 /** deepFreeze freezes the config tree; an IpSet is frozen with its CIDRs but its compiled matcher is left alone. */

@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { Logger } from "../log";
 import { normalizeIp } from "../net/cidr";
+import { tlsFilesProblem } from "../net/tls-files";
 import { errorResponse, toApiError } from "./errors";
 import type { HttpHandler } from "./server";
 
@@ -46,7 +47,10 @@ export function startListener(host: string, port: number, tls: TlsFiles | null, 
     scheme: tls ? "https" : "http",
     async reloadTls() {
       if (tls === null) return "no_tls";
-      const next = bind(boundPort); // throws on an unreadable or invalid certificate: the old one keeps serving
+      // A problem is explained by file and in words; the old certificate keeps serving.
+      const problem = tlsFilesProblem(tls.cert, tls.key);
+      if (problem !== null) throw new Error(problem);
+      const next = bind(boundPort);
       const old = current;
       current = next;
       await old.stop(false);

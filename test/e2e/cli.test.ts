@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, freePort, runCli, tempConfig, waitFor } from "../support/process";
 
@@ -27,10 +28,22 @@ describe("hookd version and help", () => {
     for (const word of ["serve", "check-config", "hash-key", "Exit codes"]) expect(r.stdout).toContain(word);
   });
 
-  test.each([[[]], [["frobnicate"]], [["serve", "--bogus"]], [["check-config", "--config"]], [["check-config", "my.toml"]], [["hash-key", "extra"]]])("%j is bad usage: exit 2", async (args) => {
+  test.each([
+    [[], "no command given"],
+    [["frobnicate"], 'unknown command "frobnicate"'],
+    [["serve", "--bogus"], "unknown option --bogus"],
+    [["check-config", "--config"], "--config needs a path"],
+    [["check-config", "my.toml"], "did you mean --config my.toml?"],
+    [["hash-key", "extra"], 'unexpected argument "extra"'],
+    [["backup"], "backup needs exactly one destination file"],
+  ])("%j is bad usage: exit 2, one line saying what is wrong and to run `hookd help`, not the whole help", async (args, problem) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("Usage");
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(problem);
+    expect(r.stderr).toContain("run `hookd help`");
+    expect(r.stderr).not.toContain("Usage");
   });
 });
 
@@ -108,6 +121,8 @@ secret = "inline-token-value-123"
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("psft-payroll");
+    expect(r.stdout).toContain('secret_env = "PSFT_SECRET_FOR_TEST"'); // where it comes from, by name
+    expect(r.stdout).toContain('secret = "********"'); // the inline one
     expect(r.stdout).not.toContain("env-secret-value-456");
     expect(r.stdout).not.toContain("inline-token-value-123");
     expect(r.stdout).not.toContain("ab".repeat(32));
@@ -170,6 +185,19 @@ describe("hookd serve", () => {
       const r = await runCli(["serve", "--config", c.path]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${busy.port}`);
+    } finally {
+      busy.stop(true);
+    }
+  });
+
+  test("an IPv6 listen address that is taken is named in brackets: cannot listen on [::]:PORT", async () => {
+    const busy = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } });
+    try {
+      const c = config(`[server]\nlisten = "[::]:${busy.port}"\n\n[storage]\npath = ${JSON.stringify(join(tmpdir(), `hookd-v6-${busy.port}`, "hookd.db"))}\n`);
+      dirs.push(join(tmpdir(), `hookd-v6-${busy.port}`));
+      const r = await runCli(["serve", "--config", c.path]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot listen on [::]:${busy.port}`);
     } finally {
       busy.stop(true);
     }

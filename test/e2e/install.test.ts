@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { loadConfig } from "../../src/config/load";
 
 // install.sh (SPEC §8) run for real by sh, always with --prefix so the host is never touched.
@@ -37,10 +37,18 @@ function stub(dir: string, version: string): string {
   return path;
 }
 
-/** install runs `sh install.sh ARGS` from `cwd` (default: a scratch dir, so nothing depends on the repo as cwd). */
-function install(args: string[], cwd = tempDir()) {
-  const r = Bun.spawnSync(["sh", INSTALL, ...args], { cwd, env: process.env, stdout: "pipe", stderr: "pipe" });
+/** install runs `sh SCRIPT ARGS` from `cwd` (default: the repo's install.sh from a scratch dir, so nothing depends on the repo as cwd). */
+function install(args: string[], cwd = tempDir(), script = INSTALL) {
+  const r = Bun.spawnSync(["sh", script, ...args], { cwd, env: process.env, stdout: "pipe", stderr: "pipe" });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** copyOfCheckout copies what install.sh reads from its own directory into a fresh one (no binary), as an unpacked release would be. */
+function copyOfCheckout(): string {
+  const dir = join(tempDir(), "hookd-release");
+  mkdirSync(join(dir, "deploy"), { recursive: true });
+  for (const file of ["install.sh", "config.example.toml", "deploy/hookd.service"]) copyFileSync(join(ROOT, file), join(dir, file));
+  return dir;
 }
 
 /** listing is every path under `root` with its type, permission bits and, for files, sha256: what "changes nothing" compares. */
@@ -187,14 +195,43 @@ describe("install.sh usage", () => {
     expect(install(["--prefix"]).code).toBe(2);
   });
 
-  test("a missing binary is an error that says how to build it, and nothing is installed", () => {
-    const dir = tempDir(); // no ./hookd here
-    const prefix = join(dir, "root");
-    const r = install(["--prefix", prefix], dir);
+  test("a missing binary is an error that names where it looked and says how to build it, and nothing is installed", () => {
+    const checkout = copyOfCheckout(); // no hookd beside this install.sh
+    const prefix = join(tempDir(), "root");
+    const r = install(["--prefix", prefix], tempDir(), join(checkout, "install.sh"));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("no hookd binary at ./hookd");
+    expect(r.stderr).toContain(`no hookd binary at ${checkout}/hookd`);
     expect(r.stderr).toContain(Bun.which("npm") ? "npm run build" : "--binary PATH");
     expect(readdirSync(prefix)).toEqual([]);
+  });
+});
+
+describe("install.sh finds the binary", () => {
+  test.each([
+    ["from another directory", (_checkout: string) => tempDir(), (checkout: string) => join(checkout, "install.sh")],
+    ["from its own directory", (checkout: string) => checkout, (_checkout: string) => "./install.sh"],
+    ["from the parent directory", (checkout: string) => join(checkout, ".."), (checkout: string) => `${basename(checkout)}/install.sh`],
+  ])("beside itself when run %s, without --binary", (_where, cwdOf, scriptOf) => {
+    const checkout = copyOfCheckout();
+    const binary = stub(checkout, "9.9.9-beside");
+    renameSync(binary, join(checkout, "hookd"));
+    const prefix = join(tempDir(), "root");
+    const r = install(["--prefix", prefix], cwdOf(checkout), scriptOf(checkout));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("hookd 9.9.9-beside");
+    expect(readFileSync(join(prefix, "usr/local/bin/hookd"))).toEqual(readFileSync(join(checkout, "hookd")));
+  });
+
+  test("--binary wins over the one beside it, a relative path read from the directory it is run in", () => {
+    const checkout = copyOfCheckout();
+    renameSync(stub(checkout, "9.9.9-beside"), join(checkout, "hookd"));
+    const elsewhere = tempDir();
+    stub(elsewhere, "9.9.9-given");
+    const prefix = join(tempDir(), "root");
+    const r = install(["--prefix", prefix, "--binary", "hookd-stub-9.9.9-given"], elsewhere, join(checkout, "install.sh"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("hookd 9.9.9-given");
   });
 });
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { formatDuration, formatRateLimit, formatSize, parseDuration, parseRateLimit, parseSize } from "../../src/config/duration";
 import { ConfigError, loadConfig, readConfig } from "../../src/config/load";
 import { MASK, renderEffectiveConfig } from "../../src/config/render";
+import { exposedTo, inlineSecrets } from "../../src/config/secrets";
 import { maskProxy, parseListen } from "../../src/config/values";
 import { hashApiKey } from "../../src/security/api-keys";
 
@@ -184,8 +185,9 @@ describe("config.example.toml", () => {
     expect(() => loadConfig(text, {})).not.toThrow();
   });
 
-  it("shows exactly the defaults", () => {
-    expect(renderEffectiveConfig(loadConfig(text, {}))).toBe(renderEffectiveConfig(loadConfig("", {})));
+  it("shows exactly the defaults, except that it names HOOKD_API_KEY for `npm start`", () => {
+    expect(renderEffectiveConfig(loadConfig(text, {}))).toBe(renderEffectiveConfig(loadConfig(`[api]\nkey_env = "HOOKD_API_KEY"`, {})));
+    expect(text).toContain('\nkey_env = "HOOKD_API_KEY"\n');
   });
 
   test.each(renderEffectiveConfig(loadConfig("", {})).split("\n").filter((l) => l.includes(" = ")))("documents %p", (line) => {
@@ -227,8 +229,6 @@ describe("loadConfig mistakes", () => {
     ["uppercase key hash", `[api]\nkeys = [{ name = "ops", hash = "${HASH.toUpperCase().replace("SHA256", "sha256")}" }]`, {}, "api.keys[0].hash", expect.stringContaining("lowercase")],
     ["missing key name", `[api]\nkeys = [{ hash = "${HASH}" }]`, {}, "api.keys[0].name", "is required"],
     ["duplicate key name", `[api]\nkeys = [{ name = "ops", hash = "${HASH}" }, { name = "ops", hash = "${HASH}" }]`, {}, "api.keys[1].name", 'duplicate "ops" (also api.keys[0].name)'],
-    ["key_env unset", `[api]\nkey_env = "HOOKD_API_KEY"`, {}, "api.key_env", "environment variable HOOKD_API_KEY is not set or empty"],
-    ["key_env empty", `[api]\nkey_env = "HOOKD_API_KEY"`, { HOOKD_API_KEY: "" }, "api.key_env", "environment variable HOOKD_API_KEY is not set or empty"],
     ["bad event type", `[events]\ntypes = ["payroll"]`, {}, "events.types[0]", expect.stringContaining('"payroll" is not an event type')],
     ["long event type", `[events]\ntypes = ["a.${"b".repeat(127)}"]`, {}, "events.types[0]", expect.stringContaining("at most 128")],
     ["duplicate event type", `[events]\ntypes = ["a.b", "a.b"]`, {}, "events.types[1]", 'duplicate "a.b" (also events.types[0])'],
@@ -306,6 +306,62 @@ secret_env = "UNSET"
   });
 });
 
+describe("TOML syntax errors", () => {
+  test.each([
+    ["an unquoted value on line 1", "secret = TOPSECRET-VALUE\n[log]\nlevel = \"info\"\n", 1],
+    ["an unclosed table header on line 1", "[server\nlisten = \"0.0.0.0:8080\"\n", 1],
+    ["an unterminated string on line 1", "x = \"TOPSECRET-VALUE\nlevel = 1\n", 1],
+    ["an unquoted value on line 3 of a list", "[delivery]\nretry_schedule = [\"5s\",\nTOPSECRET-VALUE]\n", 3],
+    ["junk after a value on line 2", "[[sources]]\nsecret = \"TOPSECRET-VALUE\" x\n", 2],
+    ["a bad number on line 2", "[server]\nmax_body = 12345TOPSECRET\n", 2],
+    ["CRLF line ends", "[log]\r\nlevel = TOPSECRET-VALUE\r\n", 2],
+  ])("%s: reported on the right line, without the value", (_what, toml, line) => {
+    const issues = issuesOf(toml);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe("(toml)");
+    expect(issues[0]!.message).toStartWith(`line ${line}: `);
+    for (const fragment of ["TOPSECRET", "12345"]) expect(issues[0]!.message).not.toContain(fragment);
+  });
+
+  it("says what is wrong in words", () => {
+    expect(issuesOf("secret = TOPSECRET-VALUE")).toEqual([{ path: "(toml)", message: "line 1: a value that is not quoted (strings go in double quotes)" }]);
+  });
+});
+
+describe("validation errors on secret-bearing keys", () => {
+  test.each([
+    ["an inline source secret of the wrong type", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = 12345`, "sources[0].secret", "must be a string, got a number (value not shown)"],
+    ["a proxy of the wrong type", `[delivery]\nproxy = 12345`, "delivery.proxy", "must be a string, got a number (value not shown)"],
+  ])("%s is named by its kind, never its value", (_what, toml, path, message) => {
+    expect(issuesOf(toml)).toEqual([{ path, message }]);
+  });
+
+  it("other keys still show the value they got", () => {
+    expect(issuesOf(`[delivery]\nconcurrency = 0`)).toEqual([{ path: "delivery.concurrency", message: "must be at least 1, got 0" }]);
+  });
+});
+
+describe("inlineSecrets and exposedTo", () => {
+  it("lists inline source secrets and proxy credentials, not secrets from the environment", () => {
+    const c = loadConfig(
+      `[delivery]\nproxy = "http://u:p@proxy:3128"\n[[sources]]\nid = "a"\nauth = "hmac"\nsecret_env = "A"\n[[sources]]\nid = "b"\nauth = "hmac"\nsecret = "inline"`,
+      { A: "from-env" },
+    );
+    expect(inlineSecrets(c)).toEqual(["sources[1].secret", "delivery.proxy"]);
+    expect(inlineSecrets(loadConfig(`[[sources]]\nid = "a"\nauth = "token"\nsecret_env = "A"`, { A: "x" }))).toEqual([]);
+  });
+
+  test.each([
+    [0o644, 0, 0, "others"],
+    [0o640, 5, 0, "group"],
+    [0o640, 5, 5, null], // install.sh: root:hookd 0640, read by hookd's own group
+    [0o600, 5, 0, null],
+    [0o604, 5, 5, "others"],
+  ])("mode %o, file group %p, own group %p: %p", (mode, fileGid, ownGid, who) => {
+    expect(exposedTo(mode, fileGid, ownGid)).toBe(who as "others" | "group" | null);
+  });
+});
+
 describe("loadConfig secrets", () => {
   it("resolves secret_env from the environment", () => {
     const c = loadConfig(
@@ -321,6 +377,15 @@ describe("loadConfig secrets", () => {
       { name: "ops", hash: HASH },
       { name: "env:HOOKD_API_KEY", hash: hashApiKey("plain-key-123456") },
     ]);
+  });
+
+  test.each([
+    ["unset", {}],
+    ["empty", { HOOKD_API_KEY: "" }],
+  ])("a key_env naming an %s variable adds no key: the API stays closed, and the config loads", (_what, env: Record<string, string>) => {
+    const c = loadConfig(`[api]\nkey_env = "HOOKD_API_KEY"`, env);
+    expect(c.api.keys).toEqual([]);
+    expect(c.api.key_env).toBe("HOOKD_API_KEY");
   });
 
   it("refuses a key_env value no Bearer header can carry", () => {
@@ -361,9 +426,23 @@ allow_ips = ["10.20.0.0/16"]
   it("masks secrets and shortens key hashes", () => {
     expect(out).toContain(`secret = "${MASK}"`);
     expect(out).toContain(`{ name = "ops", hash = "sha256:abababab…" }`);
-    expect(out).toContain(`proxy = "http://user:${MASK}@proxy.internal:3128/"`);
+    expect(out).toContain(`proxy = "http://${MASK}@proxy.internal:3128/"`);
     expect(out).toContain('rate_limit = "50000/1d"');
     expect(out).toContain('allow_ips = ["10.20.0.0/16"]');
+  });
+
+  it("shows where a secret from the environment comes from by the variable's name; an inline one stays masked", () => {
+    expect(out).toContain('secret_env = "HOOKD_A"');
+    expect(out).toContain('key_env = "HOOKD_API_KEY"');
+    expect(out).not.toContain("env:HOOKD_API_KEY"); // the env key is shown as key_env, not as a hashed entry of keys
+    expect(out.match(/^secret = .*$/gm)).toEqual([`secret = "${MASK}"`]); // source b's inline token
+  });
+
+  it("masks a proxy's whole userinfo, a token given as the user alone too", () => {
+    const c = loadConfig(`[delivery]\nproxy = "http://tok3n-user-secret@proxy.internal:3128"`, {});
+    const shown = renderEffectiveConfig(c);
+    expect(shown).not.toContain("tok3n-user-secret");
+    expect(shown).toContain(`proxy = "http://${MASK}@proxy.internal:3128/"`);
   });
 
   it("prints valid TOML that loads back to the same config when there are no secrets", () => {
@@ -445,8 +524,10 @@ describe("readConfig", () => {
 
 describe("maskProxy", () => {
   it.each([
-    ["http://u:p@ss@proxy:3128", "http://u:********@proxy:3128/"],
-    ["http://u:secret@proxy:3128/", "http://u:********@proxy:3128/"],
+    ["http://u:p@ss@proxy:3128", "http://********@proxy:3128/"],
+    ["http://u:secret@proxy:3128/", "http://********@proxy:3128/"],
+    ["http://tok3n-secret@proxy:3128/", "http://********@proxy:3128/"],
+    ["https://tok3n-secret:@proxy:3128/", "https://********@proxy:3128/"],
     ["http://proxy:3128", "http://proxy:3128"],
     ["", ""],
   ])("%p -> %p", (input, expected) => {

@@ -1,7 +1,9 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { PruneCounts, PruneCutoffs } from "../types";
 import type { GroupCommit } from "./group-commit";
+import { createPrivateFile } from "./open";
 
 /**
  * sqliteMaintenance: retention in small batches through the group commit (ingest waits at most one
@@ -46,12 +48,19 @@ export function sqliteMaintenance(writer: Database, reader: Database, commits: G
     },
     async backupTo(dest: string, overwrite: boolean): Promise<void> {
       if (existsSync(dest) && !overwrite) throw new Error(`${dest} exists; pass --force to overwrite it`);
+      const dir = dirname(dest);
+      if (!existsSync(dir)) throw new Error(`cannot write ${dest}: the directory ${dir} does not exist (create it first)`);
+      if (!statSync(dir).isDirectory()) throw new Error(`cannot write ${dest}: ${dir} is not a directory`);
       // VACUUM INTO writes a consistent snapshot (one read transaction) without blocking writers in WAL
       // mode; writing beside the target and renaming means a failed backup never leaves a torn file.
       const partial = `${dest}.partial-${process.pid}`;
       rmSync(partial, { force: true });
       try {
+        // The copy holds every secret the database does: it is made 0600 before SQLite writes into it
+        // (VACUUM INTO accepts an empty file), whatever the umask.
+        createPrivateFile(partial);
         reader.run("VACUUM INTO ?", [partial]);
+        chmodSync(partial, 0o600);
         renameSync(partial, dest);
       } catch (error) {
         rmSync(partial, { force: true });

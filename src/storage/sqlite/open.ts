@@ -1,6 +1,33 @@
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+
+/**
+ * makePrivateDir creates `dir` (and missing parents) mode 0700 whatever the umask; a directory that
+ * already exists is left as it is (it may be the working directory or /var/lib).
+ */
+export function makePrivateDir(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    chmodSync(d, 0o700);
+    if (d === first || dirname(d) === d) return;
+  }
+}
+
+/**
+ * createPrivateFile creates an empty `path` mode 0600 whatever the umask, unless it exists. SQLite gives
+ * the -wal, -shm and -journal files it makes later the mode of the database file, so they are 0600 too.
+ */
+export function createPrivateFile(path: string): void {
+  if (existsSync(path)) return;
+  const fd = openSync(path, "a", 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * openDatabase opens the SQLite file with hookd's pragmas, all set here and only here; it creates the
@@ -10,7 +37,10 @@ export function openDatabase(path: string, busyTimeoutMs = 5000, create = true):
   if (!create && path !== ":memory:" && !existsSync(path)) {
     throw new Error(`no database at ${path} ([storage] path); is this the config \`hookd serve\` uses?`);
   }
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") {
+    makePrivateDir(dirname(path));
+    createPrivateFile(path);
+  }
   const db = new Database(path, { create: true, strict: true });
   // busy_timeout first: switching to WAL itself needs a lock another process may briefly hold.
   db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -46,7 +76,8 @@ export interface ServeLock {
  */
 export function acquireServeLock(dbPath: string): ServeLock | null {
   if (dbPath === ":memory:") return { release() {} };
-  mkdirSync(dirname(dbPath), { recursive: true });
+  makePrivateDir(dirname(dbPath));
+  createPrivateFile(`${dbPath}-serve.lock`);
   const lock = new Database(`${dbPath}-serve.lock`, { create: true });
   // Any failure other than "busy" (unwritable, corrupt lock file) is thrown, not reported as a second serve.
   try {
