@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { parseRateLimit } from "./duration";
-import { checkedText, choice, cidrList, converted, oneOf, required, table, text, type Report, type Rule, type TableOf } from "./fields";
+import { checkedText, choice, cidrList, converted, list, oneOf, required, table, text, type Report, type Rule, type TableOf } from "./fields";
 import { AUTH_MODES, BODY_SCHEMAS, type AuthMode, type Env, type Source } from "./types";
 import { envNameProblem, eventTypeProblem, headerNameProblem, sourceIdProblem, whsecProblem } from "./values";
 
@@ -25,7 +25,20 @@ const entries = {
   event_type: checkedText("", (t) => (t === "" ? null : eventTypeProblem(t))),
   event_type_field: text(""),
   rate_limit: v.optional(converted('a rate limit like "50000/1d"', parseRateLimit), ""),
+  dedupe_header: checkedText("", (h) => (h === "" ? null : headerNameProblem(h))),
+  allow_origins: list(required(originProblem), []),
 };
+
+/** originProblem accepts a browser origin as the Origin header spells it: scheme, host and port only, e.g. "https://erp.example". */
+export function originProblem(value: string): string | null {
+  const url = URL.parse(value);
+  if (url === null || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    return `${JSON.stringify(value)} is not an origin like "https://erp.example" (http or https, no path)`;
+  }
+  // Browsers send the serialized origin (lowercase host, no default port, no slash), compared as is.
+  if (url.origin !== value) return `${JSON.stringify(value)} is not written as an origin; use ${JSON.stringify(url.origin)}`;
+  return null;
+}
 
 type Raw = TableOf<typeof entries>;
 
@@ -60,6 +73,13 @@ const rules: readonly Rule<Raw>[] = [
     },
   },
   {
+    needs: ["auth", "allow_origins"],
+    check({ auth, allow_origins }, report) {
+      // Only an unauthenticated source needs the browser check; elsewhere the key would suggest a protection that is not there.
+      if (auth !== "none" && allow_origins.length > 0) report("allow_origins", `only used with auth = "none" (this source has auth = ${JSON.stringify(auth)})`);
+    },
+  },
+  {
     needs: ["auth", "header"],
     check({ auth, header }, report) {
       if (header !== "" && DEFAULT_HEADERS[auth] === "") report("header", `not used with auth = ${JSON.stringify(auth)}`);
@@ -86,6 +106,7 @@ function build(raw: Raw, env: Env): Source {
     id: raw.id,
     auth: raw.auth,
     secret: raw.auth === "none" ? "" : raw.secret !== "" ? raw.secret : (env[raw.secret_env] ?? ""),
+    secret_env: raw.auth === "none" || raw.secret !== "" ? "" : raw.secret_env,
     header: raw.header !== "" ? raw.header : DEFAULT_HEADERS[raw.auth],
     connector_header: raw.connector_header,
     connector_id: raw.connector_id !== "" ? raw.connector_id : raw.id,
@@ -94,6 +115,8 @@ function build(raw: Raw, env: Env): Source {
     event_type: raw.event_type,
     event_type_field: raw.event_type_field,
     rate_limit: raw.rate_limit,
+    dedupe_header: raw.dedupe_header,
+    allow_origins: raw.allow_origins,
   };
 }
 

@@ -7,8 +7,11 @@ import { ApiError, type ErrorDetail } from "../http/errors";
 import { newId } from "../ids";
 import type { Logger } from "../log";
 import type { InboundRecord, Storage } from "../storage/types";
+import { jsonDepth } from "../http/json-gate";
+import { dedupeKeyOf, standardHeaders, storedHeaders } from "./headers";
+import { crossSiteProblem } from "./origin";
 import { RejectionBudget } from "./rejection-log";
-import { checkErpEvent, checkJsonBody } from "./schemas";
+import { checkErpEvent, checkJsonBody, MAX_JSON_DEPTH } from "./schemas";
 import { type AuthResult, verifyHmac, verifyStandardWebhooks, verifyToken } from "./verify";
 import { readBodyLimited } from "../http/body";
 
@@ -29,19 +32,6 @@ const DEDUPE_WINDOW_MS = 24 * 60 * 60 * 1000;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const invalidBody = (message: string, details: ErrorDetail[]) => new ApiError("invalid_body", message, details);
 
-/**
- * dedupeKeyOf is the sender's webhook-id, else its Idempotency-Key; blank values count as absent
- * (a template that always sends an empty header must not make every event a "repeat"), and long
- * keys are hashed rather than cut, so two different keys never collide.
- */
-export function dedupeKeyOf(headers: Headers): string | null {
-  for (const name of ["webhook-id", "idempotency-key"]) {
-    const value = headers.get(name)?.trim();
-    if (value) return value.length <= 255 ? value : `sha256:${createHash("sha256").update(value).digest("hex")}`;
-  }
-  return null;
-}
-
 /** createInboundReceiver answers POST /in/:source with the checks of SPEC §7, in its order. */
 export function createInboundReceiver(deps: InboundDeps) {
   const sources = new Map(deps.sources.map((s) => [s.id, s]));
@@ -54,32 +44,19 @@ export function createInboundReceiver(deps: InboundDeps) {
       case "token":
         return verifyToken(source.secret, headers.get(source.header), source.header);
       case "standard-webhooks":
-        return verifyStandardWebhooks(
-          source.secret,
-          body,
-          { id: headers.get("webhook-id"), timestamp: headers.get("webhook-timestamp"), signature: headers.get("webhook-signature") },
-          Math.floor(deps.clock.now() / 1000),
-        );
+        return verifyStandardWebhooks(source.secret, body, standardHeaders(headers), Math.floor(deps.clock.now() / 1000));
       case "none":
         return { ok: true };
     }
   };
 
-  const storedHeaders = (source: Source, headers: Headers): Record<string, string> => {
-    const keep = ["content-type", "user-agent", source.connector_header.toLowerCase(), "idempotency-key", "webhook-id", "webhook-timestamp"];
-    // Never the secret-bearing header, a signature, or Authorization, whatever the config names.
-    const never = new Set([source.header.toLowerCase(), "authorization", "webhook-signature", "x-hookd-signature"]);
-    const out: Record<string, string> = {};
-    for (const name of keep) {
-      const value = headers.get(name);
-      if (value !== null && !never.has(name)) out[name] = value.slice(0, 512);
-    }
-    return out;
-  };
-
   const check = async (source: Source, request: Request, clientIp: string, received: { body?: Uint8Array }) => {
     if (source.allow_ips.size > 0 && !source.allow_ips.has(clientIp)) {
       throw new ApiError("ip_not_allowed", `client address ${clientIp} is not in this source's allow_ips`);
+    }
+    if (source.auth === "none") {
+      const problem = crossSiteProblem(source.allow_origins, request.headers);
+      if (problem !== null) throw new ApiError("cross_site_request", problem);
     }
     const body = await readBodyLimited(request, deps.maxBody);
     received.body = body;
@@ -93,13 +70,25 @@ export function createInboundReceiver(deps: InboundDeps) {
         `${source.connector_header} is ${JSON.stringify(connectorHeader.slice(0, 128))}, but this source's connector id is ${JSON.stringify(source.connector_id)} (case-sensitive)`,
       );
     }
+    const notJson = (error: unknown) =>
+      invalidBody("the body is not valid JSON", [{ field: "body", code: "invalid_json", message: (error as Error).message }]);
     let text: string;
-    let parsed: unknown;
     try {
       text = utf8.decode(body);
+    } catch (error) {
+      throw notJson(error);
+    }
+    // Refused before parsing: a document this deep breaks the code that reads it later (validators, the dashboard).
+    if (jsonDepth(text) > MAX_JSON_DEPTH) {
+      throw invalidBody(`the body nests deeper than ${MAX_JSON_DEPTH} levels`, [
+        { field: "body", code: "too_deep", message: `JSON nesting is limited to ${MAX_JSON_DEPTH} levels` },
+      ]);
+    }
+    let parsed: unknown;
+    try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw invalidBody("the body is not valid JSON", [{ field: "body", code: "invalid_json", message: (error as Error).message }]);
+      throw notJson(error);
     }
     const connectorId = (parsed as { connector_id?: unknown } | null)?.connector_id;
     if (typeof parsed === "object" && parsed !== null && connectorId !== undefined && connectorId !== source.connector_id) {
@@ -128,7 +117,7 @@ export function createInboundReceiver(deps: InboundDeps) {
     const now = deps.clock.now();
     const base: InboundRecord = {
       id: newId("in"), source: source.id, status: "accepted", reason: null, event_id: null, client_ip: clientIp,
-      headers: storedHeaders(source, request.headers), body: null, body_sha256: null, size: 0, received_at: now,
+      headers: {}, body: null, body_sha256: null, size: 0, received_at: now,
     };
     // A rejection keeps the body's size and SHA-256 (never the body, never the expected signature), so
     // a sender can compare with what it signed: a different hash means the bytes changed on the way.
@@ -140,7 +129,9 @@ export function createInboundReceiver(deps: InboundDeps) {
       if (error.status < 500 && budget.take(source.id, now)) {
         // Best effort (the log line above already says what happened), but stored before the answer, so
         // a sender who reads GET /v1/inbound after a 4xx finds it. The budget bounds what this costs.
-        await deps.storage.inbound.logRejected({ ...base, status: "rejected", reason: error.code, size, body_sha256: bodySha256 }).catch(() => {});
+        // Headers only once the body was read, i.e. past the address, origin and size checks (SPEC §13).
+        const headers = body === undefined ? {} : storedHeaders(source, request.headers);
+        await deps.storage.inbound.logRejected({ ...base, headers, status: "rejected", reason: error.code, size, body_sha256: bodySha256 }).catch(() => {});
       }
       throw error;
     };
@@ -153,11 +144,11 @@ export function createInboundReceiver(deps: InboundDeps) {
       throw error;
     }
     const event = buildEvent(accepted.eventType, accepted.text, "inbound", now);
-    const dedupeKey = dedupeKeyOf(request.headers);
+    const dedupe = dedupeKeyOf(request.headers, source.dedupe_header);
     const outcome = await deps.storage.inbound.accept({
-      record: { ...base, event_id: event.id, body: accepted.text, size: accepted.body.byteLength },
+      record: { ...base, headers: storedHeaders(source, request.headers), event_id: event.id, body: accepted.text, size: accepted.body.byteLength },
       event,
-      dedupeKey,
+      dedupeKey: dedupe?.key ?? null,
       bodyHash: sha256(accepted.body),
       dedupeWindowMs: DEDUPE_WINDOW_MS,
       rateLimit: source.rate_limit,
@@ -169,7 +160,7 @@ export function createInboundReceiver(deps: InboundDeps) {
     });
     switch (outcome.kind) {
       case "reused":
-        return reject(new ApiError("idempotency_key_reused", "this webhook-id / Idempotency-Key was used with a different body in the last 24 h"), accepted.body);
+        return reject(new ApiError("idempotency_key_reused", `this ${dedupe?.header ?? "webhook-id / Idempotency-Key"} was used with a different body in the last 24 h`), accepted.body);
       case "rate_limited":
         return reject(
           new ApiError("rate_limited", `source ${source.id} is over its rate limit; retry in ${outcome.retryAfterSec} s`, [], { "retry-after": String(outcome.retryAfterSec) }),
@@ -177,11 +168,11 @@ export function createInboundReceiver(deps: InboundDeps) {
         );
       case "duplicate":
         deps.onOutcome?.(source.id, "duplicate");
-        log.info("inbound duplicate acknowledged", { source: source.id, event_id: outcome.eventId, inbound_id: base.id });
+        log.debug("inbound duplicate acknowledged", { source: source.id, event_id: outcome.eventId, inbound_id: base.id });
         return Response.json({ received: true, id: outcome.eventId });
       case "accepted":
         deps.onOutcome?.(source.id, "accepted");
-        log.info("inbound event accepted", { source: source.id, event_id: outcome.eventId, event_type: event.type, deliveries: outcome.deliveries, inbound_id: base.id });
+        log.debug("inbound event accepted", { source: source.id, event_id: outcome.eventId, event_type: event.type, deliveries: outcome.deliveries, inbound_id: base.id });
         return Response.json({ received: true, id: outcome.eventId });
     }
   };

@@ -66,9 +66,9 @@ export function verifyStandardWebhooks(
   toleranceSec = STANDARD_WEBHOOKS_TOLERANCE_SEC,
 ): AuthResult {
   const { id, timestamp, signature } = headers;
-  if (id === null || id === "") return badSignature("missing webhook-id header");
-  if (timestamp === null || timestamp === "") return badSignature("missing webhook-timestamp header");
-  if (signature === null || signature.trim() === "") return badSignature("missing webhook-signature header");
+  if (id === null || id === "") return badSignature("missing webhook-id header (or svix-id)");
+  if (timestamp === null || timestamp === "") return badSignature("missing webhook-timestamp header (or svix-timestamp)");
+  if (signature === null || signature.trim() === "") return badSignature("missing webhook-signature header (or svix-signature)");
   if (!UNIX_SECONDS.test(timestamp)) return badSignature("webhook-timestamp must be a Unix time in whole seconds");
   const skew = Math.abs(Math.floor(nowSec) - Number(timestamp));
   // Outside the window a captured request could be replayed, however valid its signature.

@@ -51,8 +51,10 @@ async function api(method: string, path: string, body?: unknown): Promise<Json> 
   const text = await res.text();
   let parsed: Json = null;
   try {
-    parsed = text === "" ? null : JSON.parse(text, keepNumbers as never);
-  } catch {
+    parsed = text === "" ? null : readJson(text);
+  } catch (e) {
+    // A 2xx that cannot be read must say so, not render as an empty page.
+    if (res.ok) throw new ApiFailure(res.status, `hookd's answer could not be read: ${e instanceof Error ? e.message : String(e)}`);
     parsed = null;
   }
   if (!res.ok) {
@@ -71,6 +73,62 @@ function keepNumbers(_key: string, value: unknown, context?: { source?: string }
   const raw = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
   if (typeof value === "number" && raw && context?.source !== undefined && String(value) !== context.source) return raw(context.source);
   return value;
+}
+
+// Past this depth an answer's values are kept as their source text: JSON.parse's reviver and
+// JSON.stringify recurse, and a payload stored before inbound bodies were limited to 128 levels may nest
+// thousands deep (issue 14). Anything hookd accepts today stays below it, so it is shown formatted.
+const SHOWN_DEPTH = 160;
+// A value cut out of an answer is replaced by this marker plus a number; deepText keeps its source text.
+const DEEP_MARK = "\u2063hookd-deep:";
+const deepText = new Map<string, string>();
+
+/** readJson parses an API answer; containers nested deeper than SHOWN_DEPTH become marker strings (see payloadView). */
+function readJson(text: string): Json {
+  return JSON.parse(cutDeep(text, SHOWN_DEPTH), keepNumbers as never);
+}
+
+/** cutDeep replaces each container that starts deeper than `limit` with a marker string, scanning without recursion. */
+function cutDeep(text: string, limit: number): string {
+  const parts: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth === limit + 1) start = i;
+    } else if ((c === 125 || c === 93) && depth-- === limit + 1 && start >= 0) {
+      const id = `${DEEP_MARK}${deepText.size}`;
+      deepText.set(id, text.slice(start, i + 1));
+      parts.push(text.slice(copied, start), JSON.stringify(id));
+      copied = i + 1;
+      start = -1;
+    }
+  }
+  if (parts.length === 0) return text;
+  parts.push(text.slice(copied));
+  return parts.join("");
+}
+
+/** payloadView shows a value as indented JSON; parts cut by readJson go back in as stored, with a note saying so. */
+function payloadView(value: unknown, id?: string): HTMLElement {
+  let deep = false;
+  const text = pretty(value).replace(new RegExp(`"${DEEP_MARK}\\d+"`, "g"), (marker) => {
+    const raw = deepText.get(JSON.parse(marker) as string);
+    if (raw === undefined) return marker;
+    deep = true;
+    return raw;
+  });
+  const pre = el("pre", id ? { id } : {}, text);
+  if (!deep) return pre;
+  const note = `Parts of this payload nest deeper than ${SHOWN_DEPTH} levels; they are shown as stored, unformatted.`;
+  return el("div", {}, el("p", { class: "muted payload-note" }, note), pre);
 }
 
 function when(iso: string | null | undefined): string {
@@ -505,7 +563,9 @@ async function deliveryDetail(id: string): Promise<void> {
           d.attempt_history.map((a: Json) => [when(a.attempted_at), a.status_code ?? "—", `${a.duration_ms} ms`, a.error ?? "", el("pre", {}, a.response || "(empty)")]),
         ),
     el("h2", {}, "Event payload"),
-    el("pre", { id: "event-payload" }, event ? pretty({ id: event.data.id, type: event.data.type, created_at: event.data.created_at, data: event.data.data }) : "(event no longer stored)"),
+    event
+      ? payloadView({ id: event.data.id, type: event.data.type, created_at: event.data.created_at, data: event.data.data }, "event-payload")
+      : el("pre", { id: "event-payload" }, "(event no longer stored)"),
   );
 }
 
@@ -541,7 +601,7 @@ async function eventsPage(type: string): Promise<void> {
                 class: "secondary",
                 "aria-label": `Show payload of ${e.id}`,
                 click: () => {
-                  detail.replaceChildren(el("h2", {}, `Payload of ${e.id}`), el("pre", {}, pretty({ id: e.id, type: e.type, created_at: e.created_at, data: e.data })));
+                  detail.replaceChildren(el("h2", {}, `Payload of ${e.id}`), payloadView({ id: e.id, type: e.type, created_at: e.created_at, data: e.data }));
                   detail.scrollIntoView();
                 },
               },
@@ -608,6 +668,7 @@ function route(): void {
     renderSignIn();
     return;
   }
+  deepText.clear();
   const hash = location.hash || "#/overview";
   const [path, query = ""] = hash.slice(1).split("?");
   const params = new URLSearchParams(query);

@@ -138,7 +138,8 @@ describe("docs/senders.md", () => {
     const rows = [...table.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map((m) => [m[2]!, Number(m[1])] as const);
     for (const [code, status] of rows) expect({ code, status }).toEqual({ code, status: codeToStatus[code as keyof typeof codeToStatus] });
     const inbound = ["method_not_allowed", "unknown_source", "ip_not_allowed", "payload_too_large", "invalid_signature", "invalid_token", "connector_mismatch",
-      "invalid_body", "idempotency_key_reused", "rate_limited", "storage_unavailable", "internal_error"];
+      "invalid_body", "idempotency_key_reused", "rate_limited", "storage_unavailable", "internal_error", "cross_site_request", "server_busy",
+      "request_timeout"];
     expect(rows.map(([code]) => code).sort()).toEqual(inbound.sort());
   });
 });
