@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config/types";
+import { formatListen } from "./config/values";
 import { EventCatalogue } from "./events/types";
 import { ApiKeyVerifier } from "./security/api-keys";
 import { type Listener, startListener } from "./http/listener";
@@ -9,6 +10,7 @@ import { scheduleRetention } from "./jobs/retention";
 import { createMetrics } from "./metrics/metrics";
 import { buildHttp } from "./http/server";
 import { apiRoutes } from "./api";
+import { INBOUND_PATHS } from "./api/inbound-doc";
 import { uiRoutes } from "./ui/routes";
 import { createLogger, type Logger } from "./log";
 import { DeliveryScheduler } from "./delivery/scheduler";
@@ -98,7 +100,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     apiAllowIps: config.api.allow_ips,
     trustedProxies: config.server.trusted_proxies,
     maxBody: config.server.max_body,
+    maxInflightBody: config.server.max_inflight_body,
+    bodyTimeoutMs: config.server.body_timeout,
     version: VERSION,
+    documentedPaths: INBOUND_PATHS,
     inbound: createInboundReceiver({
       sources: config.sources,
       storage,
@@ -137,7 +142,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   } catch (error) {
     sender.close();
     await storage.close();
-    throw new StartError(`cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
+    throw new StartError(`cannot listen on ${formatListen(listen)}: ${(error as Error).message}`);
   }
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `${listener.scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${listener.port}`;

@@ -16,10 +16,13 @@ export function renderEffectiveConfig(config: Config): string {
       ["max_body", str(formatSize(server.max_body))],
       ["tls_cert", str(server.tls_cert)],
       ["tls_key", str(server.tls_key)],
+      ["max_inflight_body", str(formatSize(server.max_inflight_body))],
+      ["body_timeout", str(formatDuration(server.body_timeout))],
     ]),
     table("[storage]", [["path", str(storage.path)]]),
     table("[api]", [
-      ["keys", keys(api.keys)],
+      ["keys", keys(api.keys.filter((k) => api.key_env === "" || k.name !== `env:${api.key_env}`))],
+      ...(api.key_env === "" ? [] : [["key_env", str(api.key_env)] as [string, string]]),
       ["allow_ips", cidrs(api.allow_ips)],
     ]),
     table("[events]", [["types", strs(events.types)]]),
@@ -51,7 +54,8 @@ function source(s: Source): string {
   return table("[[sources]]", [
     ["id", str(s.id)],
     ["auth", str(s.auth)],
-    ["secret", str(s.secret === "" ? "" : MASK)],
+    // A secret from the environment is shown by the variable's name, an inline one is masked.
+    s.secret_env !== "" ? ["secret_env", str(s.secret_env)] : ["secret", str(s.secret === "" ? "" : MASK)],
     ["header", str(s.header)],
     ["connector_header", str(s.connector_header)],
     ["connector_id", str(s.connector_id)],
@@ -60,6 +64,8 @@ function source(s: Source): string {
     ["event_type", str(s.event_type)],
     ["event_type_field", str(s.event_type_field)],
     ["rate_limit", str(formatRateLimit(s.rate_limit))],
+    ["dedupe_header", str(s.dedupe_header)],
+    ["allow_origins", strs(s.allow_origins)],
   ]);
 }
 

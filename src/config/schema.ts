@@ -3,6 +3,7 @@ import { isBuiltInType } from "../events/types";
 import { hashApiKey } from "../security/api-keys";
 import * as v from "valibot";
 import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
+import { formatSize } from "./duration";
 import { sourceSchema } from "./sources";
 import { LOG_LEVELS, type ApiKey, type Config, type Env } from "./types";
 import {
@@ -28,8 +29,17 @@ const server = table(
     max_body: v.optional(size(), "1MiB"),
     tls_cert: text(""),
     tls_key: text(""),
+    max_inflight_body: v.optional(size(), "64MiB"),
+    body_timeout: v.optional(duration(true), "30s"),
   },
   [
+    {
+      needs: ["max_body", "max_inflight_body"],
+      check({ max_body, max_inflight_body }, report) {
+        // One client address may hold a quarter of the bound (SPEC §13); below 4 × max_body a body of max_body could never be read.
+        if (max_inflight_body < 4 * max_body) report("max_inflight_body", `must be at least 4 × server.max_body (${formatSize(4 * max_body)})`);
+      },
+    },
     {
       needs: ["tls_cert", "tls_key"],
       check({ tls_cert, tls_key }, report) {
@@ -65,16 +75,18 @@ function api(env: Env) {
       {
         needs: ["key_env"],
         check({ key_env }, report) {
-          const key = key_env === "" ? null : env[key_env];
-          if (key === undefined || key === "") report("key_env", `environment variable ${key_env} is not set or empty`);
+          // An unset or empty variable adds no key (the API stays closed and `serve` warns), so the
+          // example config can name HOOKD_API_KEY and `HOOKD_API_KEY=… npm start` opens the API.
+          const key = key_env === "" ? undefined : env[key_env];
           // The verifier reads `Bearer <key>` up to the first space, so such a key could never match.
-          else if (key !== null && /\s/.test(key)) report("key_env", `$${key_env} contains whitespace; a Bearer token cannot carry it`);
+          if (key !== undefined && /\s/.test(key)) report("key_env", `$${key_env} contains whitespace; a Bearer token cannot carry it`);
         },
       },
     ],
     // The plain key from the environment is hashed at once so it is held like every other key.
     (a): Config["api"] => ({
-      keys: a.key_env === "" ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashApiKey(env[a.key_env] ?? "") }],
+      keys: a.key_env === "" || !env[a.key_env] ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashApiKey(env[a.key_env] ?? "") }],
+      key_env: a.key_env,
       allow_ips: a.allow_ips,
     }),
   );

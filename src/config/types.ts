@@ -25,6 +25,8 @@ export interface Source {
   readonly auth: AuthMode;
   /** secret is the resolved value of `secret` or `$secret_env`; "" for auth = "none". */
   readonly secret: string;
+  /** secret_env names the variable the secret came from; "" when it is inline (or auth = "none"). */
+  readonly secret_env: string;
   readonly header: string;
   readonly connector_header: string;
   readonly connector_id: string;
@@ -33,6 +35,10 @@ export interface Source {
   readonly event_type: string;
   readonly event_type_field: string;
   readonly rate_limit: RateLimit | null;
+  /** dedupe_header names a sender's own delivery-id header (e.g. X-GitHub-Delivery), deduped on before webhook-id; "" = none. */
+  readonly dedupe_header: string;
+  /** allow_origins are the browser Origins an auth = "none" source accepts posts from (SPEC §13); empty = none. */
+  readonly allow_origins: readonly string[];
 }
 
 /** ApiKey is one admin key: its name and `sha256:<64 hex>` hash, never the key itself. */
@@ -49,9 +55,14 @@ export interface Config {
     readonly max_body: number;
     readonly tls_cert: string;
     readonly tls_key: string;
+    /** max_inflight_body bounds request-body bytes being read at once (bytes); one client address may hold a quarter. */
+    readonly max_inflight_body: number;
+    /** body_timeout is the total time (ms) from the request head for the body to arrive; then 408. */
+    readonly body_timeout: number;
   };
   readonly storage: { readonly path: string };
-  readonly api: { readonly keys: readonly ApiKey[]; readonly allow_ips: IpSet };
+  /** api.key_env is the variable `[api] key_env` names ("" = unused); its key, when set, is the last of `keys`. */
+  readonly api: { readonly keys: readonly ApiKey[]; readonly key_env: string; readonly allow_ips: IpSet };
   readonly events: { readonly types: readonly string[] };
   readonly delivery: {
     readonly timeout: number;

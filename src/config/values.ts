@@ -72,11 +72,16 @@ export function proxyProblem(proxy: string): string | null {
   return null;
 }
 
-/** maskProxy hides the password of a proxy URL; parsed, not pattern-matched, so an "@" inside the password cannot leak its tail. */
+/**
+ * maskProxy hides the whole userinfo of a proxy URL (user and password: a token is often sent as the
+ * user alone); parsed, not pattern-matched, so an "@" inside it cannot leak its tail.
+ */
 export function maskProxy(proxy: string): string {
   const url = URL.parse(proxy);
-  if (url === null || url.password === "") return proxy;
-  url.password = "********";
+  if (url === null) return proxy.includes("@") ? "********" : proxy;
+  if (url.username === "" && url.password === "") return proxy;
+  url.password = "";
+  url.username = "********";
   return url.href;
 }
 

@@ -13,9 +13,11 @@ export interface AccessEntry {
   /** started is the performance.now() reading taken when the request arrived. */
   readonly started: number;
   readonly clientIp: string;
+  /** clientClosed: the client went away before the answer (mid-body, usually); logged as such, never as a failure. */
+  readonly clientClosed?: boolean;
 }
 
-/** logAccess writes the one "request" line per request: info, or debug for health and metrics polls. */
+/** logAccess writes the one line per request: "request" at info (debug for health and metrics polls), or "client_closed" at info. */
 export function logAccess(log: Logger, entry: AccessEntry): void {
   const fields = {
     request_id: entry.requestId,
@@ -25,6 +27,7 @@ export function logAccess(log: Logger, entry: AccessEntry): void {
     duration_ms: Math.round((performance.now() - entry.started) * 10) / 10,
     client_ip: entry.clientIp,
   };
-  if (QUIET_PATHS.has(entry.path)) log.debug("request", fields);
+  if (entry.clientClosed) log.info("client_closed", fields);
+  else if (QUIET_PATHS.has(entry.path)) log.debug("request", fields);
   else log.info("request", fields);
 }

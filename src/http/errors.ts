@@ -7,11 +7,13 @@ export const codeToStatus = {
   unauthorized: 401,
   ip_not_allowed: 403,
   connector_mismatch: 403,
+  cross_site_request: 403,
   invalid_signature: 401,
   invalid_token: 401,
   not_found: 404,
   unknown_source: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   conflict: 409,
   idempotency_key_in_progress: 409,
   payload_too_large: 413,
@@ -21,6 +23,7 @@ export const codeToStatus = {
   rate_limited: 429,
   internal_error: 500,
   storage_unavailable: 503,
+  server_busy: 503,
 } as const;
 
 export type ErrorCode = keyof typeof codeToStatus;
@@ -51,6 +54,32 @@ export class ApiError extends Error {
 
 /** RETRY_AFTER_STORAGE_SECONDS is what a 503 asks clients to wait before trying again. */
 export const RETRY_AFTER_STORAGE_SECONDS = 5;
+
+/** ERROR_ENVELOPE_SCHEMA is errorResponse's body as JSON Schema: `components.schemas.Error` in /openapi.json. */
+export const ERROR_ENVELOPE_SCHEMA = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message", "request_id", "details"],
+      properties: {
+        code: { type: "string", enum: Object.keys(codeToStatus), description: "stable machine-readable code; the HTTP status follows from it" },
+        message: { type: "string", description: "for people; may change between versions" },
+        request_id: { type: "string", description: "the X-Request-ID of the request, also on every log line about it" },
+        details: {
+          type: "array",
+          description: "one entry per field that is wrong (empty when the error is not about a field)",
+          items: {
+            type: "object",
+            required: ["field", "code", "message"],
+            properties: { field: { type: "string", description: "key path (`events[0]`), `query.limit` or `header.Idempotency-Key`" }, code: { type: "string" }, message: { type: "string" } },
+          },
+        },
+      },
+    },
+  },
+};
 
 /** errorResponse renders an error envelope with its status and headers. */
 export function errorResponse(error: ApiError, requestId: string): Response {

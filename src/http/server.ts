@@ -7,12 +7,14 @@ import type { IdempotencyStore } from "../storage/types";
 import { logAccess } from "./access-log";
 import { adminGate, type AdminGateSettings, safeDecode } from "./admin-gate";
 import { appShell, type AppShellSettings } from "./app-shell";
-import { readBodyLimited } from "./body";
+import { bodyAnnounced, bodyLeftUnread, ClientClosedError, guardBody, readBodyLimited } from "./body";
+import { BodyBudget } from "./body-budget";
 import { attachContext } from "./context";
 import { ApiError, errorResponse, toApiError } from "./errors";
 import { wireIdempotency } from "./idempotency-wiring";
 import { jsonGate } from "./json-gate";
 import { requestIdFor } from "./request-id";
+import { allowedMethods } from "./route-methods";
 
 /** InboundHandler answers POST /in/:source; it reads the body itself, in the order SPEC §7 sets. */
 export type InboundHandler = (request: Request, sourceId: string, clientIp: string, log: Logger) => Promise<Response>;
@@ -26,6 +28,10 @@ export interface HttpDeps extends AdminGateSettings, AppShellSettings {
   readonly clock: Clock;
   readonly trustedProxies: IpSet;
   readonly maxBody: number;
+  /** maxInflightBody bounds body bytes being read at once ([server] max_inflight_body); one client address may hold a quarter. */
+  readonly maxInflightBody: number;
+  /** bodyTimeoutMs is the total time from the request head for its body ([server] body_timeout). */
+  readonly bodyTimeoutMs: number;
   /** routes are mounted on the router in this order, after its error handler. */
   readonly routes: readonly AnyElysia[];
   readonly inbound: InboundHandler;
@@ -37,6 +43,7 @@ export interface HttpHandler {
 }
 
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
+const CLIENT_CLOSED = 499;
 // The router finds the path by position in the URL string; a fixed origin keeps an odd Host header
 // from shifting what it routes away from what the admin gate checked.
 const ROUTING_ORIGIN = "http://hookd.internal";
@@ -45,6 +52,7 @@ const ROUTING_ORIGIN = "http://hookd.internal";
 export function buildHttp(deps: HttpDeps): HttpHandler {
   const app = appShell(deps, deps.routes);
   const gate = adminGate(deps);
+  const budget = new BodyBudget(deps.maxInflightBody);
 
   const route = async (request: Request, url: URL, clientIp: string, requestId: string): Promise<Response> => {
     // Inbound skips the router: it is the hot path, and it must read the raw body in its own order.
@@ -57,6 +65,8 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
     const admin = gate.appliesTo(url.pathname);
     // Credentials before the body: an unauthenticated caller cannot make us read max_body bytes.
     const apiKey = admin ? gate.admit(request, clientIp) : null;
+    // Nor can a body sent to a path or method nothing answers (SPEC §13): refused before it is read.
+    if (bodyAnnounced(request)) refuseUnrouted(app, url.pathname, request.method);
     const rawBody = BODYLESS.has(request.method) ? new Uint8Array(0) : await readBodyLimited(request, deps.maxBody);
     const headers = new Headers(request.headers);
     headers.set("x-request-id", requestId);
@@ -76,6 +86,7 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
     async handle(request, socketIp) {
       const started = performance.now();
       const clientIp = resolveClientIp(socketIp, request.headers.get("x-forwarded-for"), deps.trustedProxies);
+      guardBody(request, { budget, client: clientIp, deadline: started + deps.bodyTimeoutMs, timeoutMs: deps.bodyTimeoutMs });
       const requestId = requestIdFor(request.headers.get("x-request-id"));
       let response: Response;
       let path = "";
@@ -89,14 +100,31 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
         path = url.pathname;
         response = await route(request, url, clientIp, requestId);
       } catch (error) {
-        // The one boundary for everything thrown before or around the router: every answer is an envelope.
-        const apiError = toApiError(error);
-        if (apiError.status >= 500) deps.log.error("request failed", { request_id: requestId, error });
-        response = errorResponse(apiError, requestId);
+        if (error instanceof ClientClosedError) {
+          // Nobody is left to answer; 499 (nginx's "client closed request") is only for the log line.
+          response = new Response(null, { status: CLIENT_CLOSED });
+        } else {
+          // The one boundary for everything thrown before or around the router: every answer is an envelope.
+          const apiError = toApiError(error);
+          if (apiError.status >= 500) deps.log.error("request failed", { request_id: requestId, error });
+          response = errorResponse(apiError, requestId);
+        }
       }
       response.headers.set("x-request-id", requestId);
-      logAccess(deps.log, { requestId, method: request.method, path, status: response.status, started, clientIp });
+      if (bodyLeftUnread(request)) response.headers.set("connection", "close");
+      const clientClosed = response.status === CLIENT_CLOSED || request.signal.aborted;
+      logAccess(deps.log, { requestId, method: request.method, path, status: response.status, started, clientIp, clientClosed });
       return response;
     },
   };
+}
+
+/** refuseUnrouted throws the router's own 404 or 405 for a request no route answers, so its body need not be read to say so. */
+function refuseUnrouted(app: AnyElysia, path: string, method: string): void {
+  const allowed = allowedMethods(app.routes, path);
+  if (allowed.length === 0) throw new ApiError("not_found", `no route ${method} ${path}`);
+  if (!allowed.includes(method)) {
+    const allow = allowed.join(", ");
+    throw new ApiError("method_not_allowed", `${path} accepts ${allow}, not ${method}`, [], { allow });
+  }
 }
