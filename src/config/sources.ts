@@ -86,6 +86,16 @@ const rules: readonly Rule<Raw>[] = [
     },
   },
   {
+    needs: ["auth", "header", "dedupe_header"],
+    check({ auth, header, dedupe_header }, report) {
+      // The dedupe key is stored as sent: a credential header there would put the secret in the database.
+      const credentials = [header !== "" ? header : DEFAULT_HEADERS[auth], "authorization", "webhook-signature", "svix-signature"];
+      if (dedupe_header !== "" && credentials.some((c) => c !== "" && c.toLowerCase() === dedupe_header.toLowerCase())) {
+        report("dedupe_header", `${JSON.stringify(dedupe_header)} carries a credential (signature, token or Authorization); name the sender's delivery id header, e.g. "X-GitHub-Delivery"`);
+      }
+    },
+  },
+  {
     needs: ["schema", "event_type", "event_type_field"],
     check({ schema, event_type, event_type_field }, report) {
       if (schema === "erp-event") {

@@ -27,8 +27,8 @@ export function keyNameProblem(name: string): string | null {
 /** keyHashProblem accepts what `hookd hash-key` prints: "sha256:" and 64 lowercase hex digits. */
 export function keyHashProblem(hash: string): string | null {
   if (/^sha256:[0-9a-f]{64}$/.test(hash)) return null;
-  const shown = hash.length > 20 ? `${JSON.stringify(hash.slice(0, 16))}…` : JSON.stringify(hash);
-  return `${shown} is not a key hash (expected "sha256:" and 64 lowercase hex digits; make one with \`hookd hash-key\`)`;
+  // Never shown: a plain key pasted here by mistake is the usual cause, and errors reach the journal.
+  return `is not a key hash (value not shown; expected "sha256:" and 64 lowercase hex digits; make one with \`hookd hash-key\`)`;
 }
 
 /** headerNameProblem accepts HTTP header names (RFC 9110 tokens). */

@@ -2,7 +2,7 @@ import { openapi } from "@elysiajs/openapi";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import { type AnyElysia, Elysia } from "elysia";
 import type { Logger } from "../log";
-import { ApiError, ERROR_ENVELOPE_SCHEMA, errorResponse, toApiError } from "./errors";
+import { ApiError, ERROR_ENVELOPE_SCHEMA, errorResponse, isServerFault, toApiError } from "./errors";
 import { allowedMethods } from "./route-methods";
 import { elysiaValidationDetails } from "./validation";
 
@@ -66,7 +66,7 @@ export function appShell(settings: AppShellSettings, routes: readonly AnyElysia[
         return errorResponse(new ApiError("invalid_json", "request body could not be parsed"), requestId);
       }
       const apiError = toApiError(error);
-      if (apiError.status >= 500) settings.log.error("request failed", { request_id: requestId, error });
+      if (isServerFault(apiError)) settings.log.error("request failed", { request_id: requestId, error });
       return errorResponse(apiError, requestId);
     })
     .use([...routes]);

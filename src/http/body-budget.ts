@@ -42,3 +42,17 @@ export class BodyBudget {
     return this.#byClient.get(client) ?? 0;
   }
 }
+
+/**
+ * budgetHolder names who a client address's share is counted for: the address itself for IPv4, its
+ * /64 for IPv6, since one IPv6 host usually owns a whole /64 and could otherwise take every share.
+ */
+export function budgetHolder(address: string): string {
+  if (!address.includes(":")) return address;
+  const bare = address.split("%")[0]!;
+  const [head = "", tail] = bare.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
+}

@@ -96,11 +96,12 @@ async function readChunked(request: Request, body: ReadableStream<Uint8Array>, m
     for (;;) {
       const { done, value } = await settle(request, reader.read(), expiry);
       if (done) break;
+      // Too large is the sender's error to fix, so it wins over busy (a 503 would be retried forever).
+      if (total + value.byteLength > max) throw tooLarge(max);
       // Counted as received: a chunked body announces no length to reserve up front.
       const refused = guard ? guard.budget.reserve(guard.client, value.byteLength) : "ok";
       if (refused !== "ok") throw busy(guard!, refused);
       total += value.byteLength;
-      if (total > max) throw tooLarge(max);
       chunks.push(value);
     }
   } finally {

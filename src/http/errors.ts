@@ -97,6 +97,14 @@ export function isStorageOutage(error: unknown): boolean {
   return error instanceof Error && error.name === "StorageUnavailableError";
 }
 
+/**
+ * isServerFault: worth an error log line. `server_busy` is load shed on purpose (anyone can cause
+ * thousands of them), so it is not one, and neither is any 4xx.
+ */
+export function isServerFault(error: ApiError): boolean {
+  return error.status >= 500 && error.code !== "server_busy";
+}
+
 /** toApiError turns anything thrown into an ApiError: storage outages become 503, the rest 500. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;

@@ -2,7 +2,8 @@ import { ApiError } from "./errors";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 // Deeper documents are refused before parsing: validators recurse, and no admin payload needs more.
-const MAX_JSON_DEPTH = 128;
+/** MAX_JSON_DEPTH is the deepest nesting a request body may have, admin API and inbound alike (SPEC §13). */
+export const MAX_JSON_DEPTH = 128;
 
 /**
  * jsonGate refuses an admin body that is not one JSON object of bounded depth, then makes the

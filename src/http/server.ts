@@ -8,9 +8,9 @@ import { logAccess } from "./access-log";
 import { adminGate, type AdminGateSettings, safeDecode } from "./admin-gate";
 import { appShell, type AppShellSettings } from "./app-shell";
 import { bodyAnnounced, bodyLeftUnread, ClientClosedError, guardBody, readBodyLimited } from "./body";
-import { BodyBudget } from "./body-budget";
+import { BodyBudget, budgetHolder } from "./body-budget";
 import { attachContext } from "./context";
-import { ApiError, errorResponse, toApiError } from "./errors";
+import { ApiError, errorResponse, isServerFault, toApiError } from "./errors";
 import { wireIdempotency } from "./idempotency-wiring";
 import { jsonGate } from "./json-gate";
 import { requestIdFor } from "./request-id";
@@ -86,7 +86,7 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
     async handle(request, socketIp) {
       const started = performance.now();
       const clientIp = resolveClientIp(socketIp, request.headers.get("x-forwarded-for"), deps.trustedProxies);
-      guardBody(request, { budget, client: clientIp, deadline: started + deps.bodyTimeoutMs, timeoutMs: deps.bodyTimeoutMs });
+      guardBody(request, { budget, client: budgetHolder(clientIp), deadline: started + deps.bodyTimeoutMs, timeoutMs: deps.bodyTimeoutMs });
       const requestId = requestIdFor(request.headers.get("x-request-id"));
       let response: Response;
       let path = "";
@@ -106,7 +106,7 @@ export function buildHttp(deps: HttpDeps): HttpHandler {
         } else {
           // The one boundary for everything thrown before or around the router: every answer is an envelope.
           const apiError = toApiError(error);
-          if (apiError.status >= 500) deps.log.error("request failed", { request_id: requestId, error });
+          if (isServerFault(apiError)) deps.log.error("request failed", { request_id: requestId, error });
           response = errorResponse(apiError, requestId);
         }
       }

@@ -7,11 +7,11 @@ import { ApiError, type ErrorDetail } from "../http/errors";
 import { newId } from "../ids";
 import type { Logger } from "../log";
 import type { InboundRecord, Storage } from "../storage/types";
-import { jsonDepth } from "../http/json-gate";
+import { jsonDepth, MAX_JSON_DEPTH } from "../http/json-gate";
 import { dedupeKeyOf, standardHeaders, storedHeaders } from "./headers";
 import { crossSiteProblem } from "./origin";
 import { RejectionBudget } from "./rejection-log";
-import { checkErpEvent, checkJsonBody, MAX_JSON_DEPTH } from "./schemas";
+import { checkErpEvent, checkJsonBody } from "./schemas";
 import { type AuthResult, verifyHmac, verifyStandardWebhooks, verifyToken } from "./verify";
 import { readBodyLimited } from "../http/body";
 

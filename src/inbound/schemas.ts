@@ -2,9 +2,6 @@ import * as v from "valibot";
 import { isEventType } from "../events/types";
 import type { ErrorDetail } from "../http/errors";
 
-/** MAX_JSON_DEPTH is the deepest nesting an inbound body may have (SPEC §13), as on the admin API. */
-export const MAX_JSON_DEPTH = 128;
-
 /** SEVERITIES are the erp-event severity levels, least urgent first. */
 export const SEVERITIES = ["info", "warn", "error", "critical"] as const;
 

@@ -77,6 +77,18 @@ describe("files hookd creates, under umask 022", () => {
     }
   }, 30_000);
 
+  test("serve: a database an older release left 0644 (and its -wal/-shm) is made 0600", async () => {
+    const s = site();
+    await (await serveUntilReady(s)).stop();
+    for (const suffix of ["", "-wal", "-shm"]) if (existsSync(`${s.db}${suffix}`)) chmodSync(`${s.db}${suffix}`, 0o644);
+    const h = await serveUntilReady(s);
+    try {
+      for (const suffix of ["", "-wal", "-shm"]) expect([suffix, mode(`${s.db}${suffix}`)]).toEqual([suffix, "0600"]);
+    } finally {
+      await h.stop();
+    }
+  }, 30_000);
+
   test("backup: the copy is 0600; into a missing directory it names the directory (exit 1)", async () => {
     const s = site();
     await (await serveUntilReady(s)).stop();

@@ -210,6 +210,17 @@ describe("bodies being read at once are bounded ([server] max_inflight_body)", (
     expect((await signedPost(port, erpEvent(), "127.0.0.1")).status).toBe(200);
     release();
   });
+
+  test("a chunked body over max_body is 413, not 503, even when it would also pass its address's share", async () => {
+    // 40 KiB in chunks: past max_body (16 KiB) and past this address's share (16 KiB) alike. Too large is
+    // the sender's to fix; a 503 would have it retry the same body forever.
+    const chunk = "a".repeat(8 * KIB);
+    const chunks = Array.from({ length: 5 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("") + "0\r\n\r\n";
+    const big = hold(port, stalledHead("/in/erp", "chunked"), chunks, "127.0.0.9");
+    open.push(big);
+    const answer = await within(big.answer, 3000);
+    expect(answer === "pending" ? "no answer within 3 s" : { status: answer.status, code: JSON.parse(answer.body).error.code }).toEqual({ status: 413, code: "payload_too_large" });
+  });
 });
 
 describe("[server] body_timeout", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "../../src/config/load";
 import { renderEffectiveConfig } from "../../src/config/render";
-import { BodyBudget } from "../../src/http/body-budget";
+import { BodyBudget, budgetHolder } from "../../src/http/body-budget";
 
 function issuesOf(toml: string) {
   try {
@@ -63,5 +63,19 @@ describe("BodyBudget", () => {
     expect(budget.reserve("a", 70)).toBe("ok");
     budget.release("a", 100);
     expect([budget.used, budget.of("a")]).toEqual([0, 0]);
+  });
+});
+
+describe("budgetHolder", () => {
+  // One IPv6 host usually owns a /64: counting per address would let it take every share.
+  test.each([
+    ["127.0.0.2", "127.0.0.2"],
+    ["2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"],
+    ["2001:db8:1:2:bbbb:cccc:dddd:eeee", "2001:db8:1:2::/64"],
+    ["2001:db8::1", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["fe80::1%eth0", "fe80:0:0:0::/64"],
+  ])("%s → %s", (address, holder) => {
+    expect(budgetHolder(address)).toBe(holder);
   });
 });

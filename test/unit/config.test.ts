@@ -226,6 +226,7 @@ describe("loadConfig mistakes", () => {
     ["bad size", `[server]\nmax_body = "1 MB"`, {}, "server.max_body", expect.stringContaining("is not a size")],
     ["wrong type", `[server]\nmax_body = true`, {}, "server.max_body", 'must be a size like "1MiB", got true'],
     ["bad key hash", `[api]\nkeys = [{ name = "ops", hash = "abc" }]`, {}, "api.keys[0].hash", expect.stringContaining("hookd hash-key")],
+    ["a plain key pasted as hash is not echoed", `[api]\nkeys = [{ name = "ops", hash = "PLAINTEXTAPIKEY-secret-123" }]`, {}, "api.keys[0].hash", expect.not.stringContaining("PLAINTEXT")],
     ["uppercase key hash", `[api]\nkeys = [{ name = "ops", hash = "${HASH.toUpperCase().replace("SHA256", "sha256")}" }]`, {}, "api.keys[0].hash", expect.stringContaining("lowercase")],
     ["missing key name", `[api]\nkeys = [{ hash = "${HASH}" }]`, {}, "api.keys[0].name", "is required"],
     ["duplicate key name", `[api]\nkeys = [{ name = "ops", hash = "${HASH}" }, { name = "ops", hash = "${HASH}" }]`, {}, "api.keys[1].name", 'duplicate "ops" (also api.keys[0].name)'],

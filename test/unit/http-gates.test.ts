@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { adminGate, isAdminPath } from "../../src/http/admin-gate";
-import { ApiError } from "../../src/http/errors";
+import { ApiError, isServerFault } from "../../src/http/errors";
 import { assertJson, jsonDepth, jsonGate } from "../../src/http/json-gate";
 import { idempotencyScope } from "../../src/http/idempotency-wiring";
 import { ipSetOf } from "../../src/net/cidr";
@@ -119,5 +119,18 @@ describe("idempotencyScope", () => {
     ["ci", "/v1/webhooks//", "ci POST /v1/webhooks"],
   ])("%s %s → %s", (key, path, scope) => {
     expect(idempotencyScope(key, path)).toBe(scope);
+  });
+});
+
+describe("isServerFault", () => {
+  // An error log line per shed request would let anyone flood the journal (issue 14).
+  test.each([
+    ["internal_error", true],
+    ["storage_unavailable", true],
+    ["server_busy", false],
+    ["request_timeout", false],
+    ["unauthorized", false],
+  ] as const)("%s → %p", (code, fault) => {
+    expect(isServerFault(new ApiError(code, "x"))).toBe(fault);
   });
 });

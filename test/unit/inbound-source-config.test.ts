@@ -53,6 +53,18 @@ describe("dedupe_header", () => {
     expect(errors[0]).toStartWith("config error: sources[0].dedupe_header: ");
   });
 
+  test.each([
+    ["the source's own signature header", 'auth = "hmac"\nsecret = "x"\nheader = "X-Hub-Signature-256"', "x-hub-signature-256"],
+    ["the default token header", 'auth = "token"\nsecret = "x"', "X-Auth-Token"],
+    ["Authorization", 'auth = "hmac"\nsecret = "x"', "Authorization"],
+    ["a Standard Webhooks signature", 'auth = "standard-webhooks"\nsecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"', "webhook-signature"],
+  ])("naming %s is a config error (the dedupe key is stored as sent)", (_what, auth, header) => {
+    const errors = errorsOf(`${auth}\ndedupe_header = "${header}"`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toStartWith("config error: sources[0].dedupe_header: ");
+    expect(errors[0]).toContain("credential");
+  });
+
   test("check-config shows both keys", () => {
     const out = renderEffectiveConfig(loadConfig(`[[sources]]\nid = "s"\n${none}\ndedupe_header = "X-Delivery"\nallow_origins = ["https://erp.example"]`, {}));
     expect(out).toContain('dedupe_header = "X-Delivery"\nallow_origins = ["https://erp.example"]\n');

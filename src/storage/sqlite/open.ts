@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
 /**
@@ -30,6 +30,19 @@ export function createPrivateFile(path: string): void {
 }
 
 /**
+ * tightenFile takes group and other access away from an existing file hookd owns: a database an
+ * older release created 0644 holds whsec_ secrets, and SQLite gives new -wal/-shm files its mode.
+ * A file owned by someone else (chmod fails) is left as it is.
+ */
+export function tightenFile(path: string): void {
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  } catch {
+    // missing, or not ours to change
+  }
+}
+
+/**
  * openDatabase opens the SQLite file with hookd's pragmas, all set here and only here; it creates the
  * file (and its directory) unless `create` is false, when a missing file is an error naming the path.
  */
@@ -40,6 +53,7 @@ export function openDatabase(path: string, busyTimeoutMs = 5000, create = true):
   if (path !== ":memory:") {
     makePrivateDir(dirname(path));
     createPrivateFile(path);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) tightenFile(file);
   }
   const db = new Database(path, { create: true, strict: true });
   // busy_timeout first: switching to WAL itself needs a lock another process may briefly hold.
