@@ -1,0 +1,207 @@
+import type {
+  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef,
+} from "../types";
+import type { BodyCache } from "./body-cache";
+import { type Db, one, rows, run } from "./client";
+import type { AfterCommit } from "./group-commit";
+import { queueRows } from "./queue";
+
+interface EndpointRow {
+  url: string;
+  status: string;
+  deleted_at: number | null;
+  failure_count: number;
+  failing_since: number | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+}
+
+// Lapsed leases of any node; rows another claimer is releasing right now are left to it.
+const LAPSED = `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
+  WHERE id IN (SELECT id FROM deliveries WHERE lease_until IS NOT NULL AND lease_until <= $1 FOR UPDATE SKIP LOCKED)
+  RETURNING webhook_id`;
+// next_attempt_at moves to the lease's end so a held row is not due again until the lease lapses. Equal due
+// times go oldest delivery first (ids sort by creation): PostgreSQL has no rowid order to fall back on.
+const CLAIM = `UPDATE deliveries SET lease_until = $1, next_attempt_at = $1, lease_owner = $2
+  WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= $4
+               ORDER BY next_attempt_at, id LIMIT $5)
+  RETURNING id, event_id, event_type, attempts, schedule_attempts`;
+const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until
+  FROM webhooks WHERE id = $1`;
+const INSERT_ATTEMPT = "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const FINISH_ATTEMPT = `UPDATE deliveries SET status = $1, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
+    next_attempt_at = $2, lease_until = NULL, lease_owner = NULL, last_status_code = $3, last_response = $4, last_error = $5,
+    updated_at = $6, delivered_at = COALESCE($7, delivered_at)
+  WHERE id = $8 AND lease_owner = $9`;
+const EXPIRE_UNFINISHED = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = 'endpoint_disabled', updated_at = $1
+  WHERE webhook_id = $2 AND next_attempt_at IS NOT NULL AND lease_until IS NULL`;
+const EXPIRE_ORPHANS = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = $1,
+    last_error = CASE WHEN w.deleted_at IS NOT NULL THEN 'endpoint_deleted' ELSE 'endpoint_disabled' END
+  FROM webhooks w
+  WHERE w.id = deliveries.webhook_id AND (w.deleted_at IS NOT NULL OR w.status <> 'active')
+    AND deliveries.next_attempt_at IS NOT NULL AND deliveries.lease_until IS NULL`;
+// Only this node's leases: the token is "<owner> <run>.<round>", and other nodes' leases are live.
+const RELEASE_OWN = `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $1
+  WHERE lease_until IS NOT NULL AND starts_with(lease_owner, $2 || ' ') RETURNING webhook_id`;
+const RELEASE_ONE = "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $1 WHERE id = $2 AND lease_owner = $3 RETURNING webhook_id";
+const IS_ACTIVE = "SELECT 1 AS n FROM webhooks WHERE id = $1 AND status = 'active' AND deleted_at IS NULL";
+
+/**
+ * deliveryQueue is the queue inside a batch's transaction: claims, attempt records, releases and
+ * re-enqueues, as on SQLite (src/storage/sqlite/deliveries.ts). What differs is concurrency: other
+ * nodes claim from the same tables at the same time. A claim takes its endpoints' ready rows
+ * FOR UPDATE SKIP LOCKED and holds them to COMMIT, so one endpoint is claimed from by one node at a
+ * time and its in_flight count, read under that lock, holds per_endpoint_concurrency across nodes.
+ */
+export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void, onEnqueued: () => void) {
+  let round = 0;
+  // The per-endpoint limit the ready rows were last computed with; set only once that commits.
+  let appliedLimit: number | null = null;
+  // Tokens carry this open's random run id: round numbers start again at every open.
+  const runId = crypto.randomUUID().slice(0, 8);
+
+  const endpointState = (row: EndpointRow | null): EndpointState => ({
+    status: !row || row.deleted_at !== null ? "deleted" : row.status === "active" ? "active" : "disabled",
+    failure_count: row?.failure_count ?? 0,
+    failing_since: row?.failing_since ?? null,
+  });
+  const settle = async (db: Db, returnedRows: { webhook_id: string }[]) => {
+    const queue = queueRows(db);
+    for (const [webhookId, n] of countBy(returnedRows, (r) => r.webhook_id)) await queue.returned(webhookId, n);
+  };
+
+  return {
+    async claim(db: Db, after: AfterCommit, { now, total, perEndpoint, leaseMs, owner }: ClaimRequest): Promise<ClaimedDelivery[]> {
+      const queue = queueRows(db);
+      if (perEndpoint !== appliedLimit) {
+        await queue.limit(perEndpoint);
+        after(() => (appliedLimit = perEndpoint));
+      }
+      const lapsedRows = await rows<{ webhook_id: string }>(db, LAPSED, [now]);
+      await settle(db, lapsedRows);
+      // A lapsed lease's worker can no longer report; its endpoint may have gone inactive meanwhile.
+      if (lapsedRows.length > 0) await run(db, EXPIRE_ORPHANS, [now]);
+      const lease = `${owner} ${runId}.${++round}`;
+      const claimed: ClaimedDelivery[] = [];
+      for (const ready of await queue.ready(now, total)) {
+        if (claimed.length >= total) break;
+        const limit = Math.min(perEndpoint - ready.in_flight, total - claimed.length);
+        if (limit <= 0) {
+          await queue.took(ready.webhook_id, 0, now, perEndpoint);
+          continue;
+        }
+        const w = await one<EndpointRow>(db, ENDPOINT, [ready.webhook_id]);
+        if (!w || w.deleted_at !== null || w.status !== "active") {
+          await queue.close(ready.webhook_id);
+          continue;
+        }
+        const taken = await rows<{ id: string; event_id: string; event_type: string; attempts: number; schedule_attempts: number }>(
+          db, CLAIM, [now + leaseMs, lease, ready.webhook_id, now, limit],
+        );
+        await queue.took(ready.webhook_id, taken.length, now, perEndpoint);
+        const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
+        for (const row of taken) {
+          const body = bodies.get(row.event_id) ?? (await one<{ body: string }>(db, "SELECT body FROM events WHERE id = $1", [row.event_id]))?.body ?? "";
+          claimed.push({ ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body, lease });
+        }
+      }
+      return claimed;
+    },
+
+    async complete(db: Db, after: AfterCommit, results: AttemptResult[], decide: DecideAttempt, now: number): Promise<CompleteOutcome> {
+      const outcome: CompleteOutcome = { disabled: [], stale: [] };
+      const states = new Map<string, EndpointState>();
+      const returned: { webhook_id: string }[] = [];
+      const queue = queueRows(db);
+      for (const r of results) {
+        let state = states.get(r.webhookId);
+        if (!state) states.set(r.webhookId, (state = endpointState(await one<EndpointRow>(db, ENDPOINT, [r.webhookId]))));
+        const d = decide(r, state);
+        const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
+        const params = [status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId, r.lease];
+        if ((await run(db, FINISH_ATTEMPT, params)) === 0) {
+          outcome.stale.push(r.deliveryId);
+          continue;
+        }
+        await run(db, INSERT_ATTEMPT, [r.attemptId, r.deliveryId, r.attemptedAt, r.statusCode, Math.round(r.durationMs), r.error, r.response]);
+        returned.push({ webhook_id: r.webhookId });
+        if (d.endpoint === "reset") {
+          await run(db, "UPDATE webhooks SET failure_count = 0, failing_since = NULL WHERE id = $1", [r.webhookId]);
+          state.failure_count = 0;
+          state.failing_since = null;
+        } else if (d.endpoint === "failed") {
+          await run(
+            db,
+            "UPDATE webhooks SET failure_count = failure_count + 1, last_failure_at = $1, failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+            [r.attemptedAt, r.webhookId],
+          );
+          state.failure_count++;
+          state.failing_since ??= r.attemptedAt;
+        }
+        if (d.disable && (await run(db, "UPDATE webhooks SET status = 'disabled', updated_at = $1 WHERE id = $2 AND status = 'active'", [now, r.webhookId])) > 0) {
+          await run(db, EXPIRE_UNFINISHED, [now, r.webhookId]);
+          await queue.close(r.webhookId);
+          state.status = "disabled";
+          outcome.disabled.push({ webhookId: r.webhookId, reason: d.disable });
+        }
+      }
+      await settle(db, returned);
+      if (outcome.disabled.length > 0) after(onEndpointsChanged);
+      return outcome;
+    },
+
+    async release(db: Db, leases: readonly LeaseRef[], now: number): Promise<number> {
+      const released: { webhook_id: string }[] = [];
+      for (const { id, lease } of leases) released.push(...(await rows<{ webhook_id: string }>(db, RELEASE_ONE, [now, id, lease])));
+      await settle(db, released);
+      if (released.length > 0) await run(db, EXPIRE_ORPHANS, [now]);
+      return released.length;
+    },
+
+    /** releaseAbandoned frees only `owner`'s leases (a previous run of this node): other nodes' are live. */
+    async releaseAbandoned(db: Db, owner: string, now: number): Promise<number> {
+      const released = await rows<{ webhook_id: string }>(db, RELEASE_OWN, [now, owner]);
+      await queueRows(db).openMissing();
+      await settle(db, released);
+      await run(db, EXPIRE_ORPHANS, [now]);
+      return released.length;
+    },
+
+    async retry(db: Db, after: AfterCommit, id: string, now: number): Promise<"ok" | "not_found" | "leased" | "already_pending" | "inactive"> {
+      const row = await one<{ webhook_id: string; status: DeliveryStatus; lease_until: number | null }>(
+        db, "SELECT webhook_id, status, lease_until FROM deliveries WHERE id = $1 FOR UPDATE", [id],
+      );
+      if (!row) return "not_found";
+      if (!(await one(db, IS_ACTIVE, [row.webhook_id]))) return "inactive";
+      if (row.lease_until !== null) return "leased";
+      if (row.status === "pending") return "already_pending";
+      await run(db, "UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE id = $2", [now, id]);
+      await queueRows(db).refresh(row.webhook_id);
+      after(onEnqueued);
+      return "ok";
+    },
+
+    async recover(db: Db, after: AfterCommit, webhookId: string, since: number, now: number): Promise<number> {
+      if (!(await one(db, IS_ACTIVE, [webhookId]))) return 0;
+      const n = await run(
+        db,
+        `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = $1, updated_at = $1
+         WHERE webhook_id = $2 AND status IN ('failed', 'expired') AND created_at >= $3 AND lease_until IS NULL`,
+        [now, webhookId, since],
+      );
+      if (n > 0) {
+        await queueRows(db).refresh(webhookId);
+        after(onEnqueued);
+      }
+      return n;
+    },
+  };
+}
+
+/** countBy counts rows per key (several leases of one endpoint settle its ready row once). */
+function countBy<T>(list: readonly T[], key: (row: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of list) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1);
+  return counts;
+}

@@ -1,0 +1,11 @@
+import { initial } from "./001-initial";
+
+/** Migration is one schema step of the PostgreSQL backend (its own numbering, not SQLite's). */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** MIGRATIONS lists every PostgreSQL schema step; append only, never edit a released one. */
+export const MIGRATIONS: readonly Migration[] = [initial];

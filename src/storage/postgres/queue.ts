@@ -1,0 +1,69 @@
+import { type Db, one, rows, run } from "./client";
+
+// ready_at = GREATEST(due, served_at) while the endpoint has room and work; NULL otherwise. PostgreSQL's
+// GREATEST ignores NULLs (SQLite's MAX does not), so a NULL due time is spelled out.
+const readyAt = (due: string, inFlight = "in_flight", max = "max_in_flight", served = "served_at") =>
+  `CASE WHEN ${inFlight} < ${max} AND ${due} IS NOT NULL THEN GREATEST(${due}, ${served}) END`;
+const dueOf = "(SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = $1 AND next_attempt_at IS NOT NULL) AS d";
+const minDue = "(SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL)";
+
+const ENQUEUE = `UPDATE delivery_queues SET next_due_at = LEAST(COALESCE(next_due_at, $1), $1),
+  ready_at = ${readyAt("LEAST(COALESCE(next_due_at, $1), $1)")} WHERE webhook_id = $2`;
+const ADJUST = `UPDATE delivery_queues SET in_flight = GREATEST(0, in_flight + $2), next_due_at = d.t,
+  ready_at = ${readyAt("d.t", "GREATEST(0, in_flight + $2)")}
+  FROM ${dueOf} WHERE webhook_id = $1`;
+const TOOK = `UPDATE delivery_queues SET in_flight = in_flight + $2, served_at = $3, max_in_flight = $4, next_due_at = d.t,
+  ready_at = ${readyAt("d.t", "in_flight + $2", "$4", "$3")}
+  FROM ${dueOf} WHERE webhook_id = $1`;
+const OPEN = `INSERT INTO delivery_queues (webhook_id, in_flight, served_at)
+  VALUES ($1, (SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND lease_until IS NOT NULL), 0)
+  ON CONFLICT (webhook_id) DO NOTHING`;
+const OPEN_MISSING = `INSERT INTO delivery_queues (webhook_id, in_flight, served_at)
+  SELECT w.id, (SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.lease_until IS NOT NULL), 0
+  FROM webhooks w WHERE w.status = 'active' AND w.deleted_at IS NULL
+  ON CONFLICT (webhook_id) DO NOTHING`;
+const REFRESH_ALL = `UPDATE delivery_queues SET next_due_at = ${minDue}, ready_at = ${readyAt(minDue)}`;
+// Rows another node is claiming from right now are skipped: a claim holds its endpoints' ready rows
+// until it commits, and that is what keeps two claimers from serving one endpoint at once.
+const READY = `SELECT webhook_id, in_flight FROM delivery_queues WHERE ready_at IS NOT NULL AND ready_at <= $1
+  ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED`;
+
+/**
+ * QueueRows keeps `delivery_queues` as on SQLite (src/storage/sqlite/queue.ts has the why): one ready
+ * row per active endpoint, changed in the same transaction as the deliveries it summarises. On
+ * PostgreSQL the row is also the endpoint's claim lock: `ready` takes it FOR UPDATE SKIP LOCKED, so
+ * claims for one endpoint are serialised across nodes and its in_flight count cannot be raced past
+ * the limit.
+ */
+export function queueRows(db: Db) {
+  return {
+    /** enqueue: a delivery due at `dueAt` was added; false when the endpoint is not served (inactive). */
+    async enqueue(webhookId: string, dueAt: number): Promise<boolean> {
+      const row = await one<{ next_due_at: number | null }>(db, "SELECT next_due_at FROM delivery_queues WHERE webhook_id = $1", [webhookId]);
+      if (!row) return false;
+      if (row.next_due_at === null || row.next_due_at > dueAt) await run(db, ENQUEUE, [dueAt, webhookId]);
+      return true;
+    },
+    refresh: async (webhookId: string) => void (await run(db, ADJUST, [webhookId, 0])),
+    returned: async (webhookId: string, n: number) => void (await run(db, ADJUST, [webhookId, -n])),
+    async open(webhookId: string) {
+      await run(db, OPEN, [webhookId]);
+      await run(db, ADJUST, [webhookId, 0]);
+    },
+    close: async (webhookId: string) => void (await run(db, "DELETE FROM delivery_queues WHERE webhook_id = $1", [webhookId])),
+    took: async (webhookId: string, n: number, now: number, perEndpoint: number) => void (await run(db, TOOK, [webhookId, n, now, perEndpoint])),
+    /** openMissing gives any active endpoint without a ready row one (start). */
+    openMissing: async () => void (await run(db, OPEN_MISSING)),
+    /** limit applies a new per-endpoint limit to every row (config changed): once per change, O(endpoints). */
+    async limit(perEndpoint: number) {
+      await run(db, "UPDATE delivery_queues SET max_in_flight = $1 WHERE max_in_flight <> $1", [perEndpoint]);
+      await run(db, REFRESH_ALL);
+    },
+    ready: (now: number, limit: number) => rows<{ webhook_id: string; in_flight: number }>(db, READY, [now, limit]),
+    firstReady: async (): Promise<number | null> =>
+      (await one<{ t: number | null }>(db, "SELECT MIN(ready_at) AS t FROM delivery_queues WHERE ready_at IS NOT NULL"))?.t ?? null,
+  };
+}
+
+/** QueueRows is the ready-row bookkeeping on one client (a batch's transaction, or the pool for reads). */
+export type QueueRows = ReturnType<typeof queueRows>;

@@ -1,0 +1,128 @@
+import type { ActiveEndpoint, PageQuery, WebhookPatch, WebhookRecord } from "../types";
+import { type Db, one, rows, run } from "./client";
+import type { AfterCommit } from "./group-commit";
+import { queueRows } from "./queue";
+
+interface WebhookRow extends Omit<WebhookRecord, "events"> {
+  events: string;
+  deleted_at: number | null;
+}
+
+const COLUMNS =
+  "id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at";
+
+// Another node's endpoint changes reach this one's routing cache within this long at most.
+const ACTIVE_CACHE_MS = 1000;
+
+function fromRow(row: WebhookRow): WebhookRecord {
+  const { deleted_at: _deleted, ...rest } = row;
+  return { ...rest, events: JSON.parse(row.events) as string[] };
+}
+
+/**
+ * webhookReads answers endpoint reads off the pool and serves routing the active endpoints from
+ * memory: this node's changes invalidate the list once committed, other nodes' within ACTIVE_CACHE_MS
+ * (a delivery is only ever written for an endpoint whose ready row exists, so a stale list can miss a
+ * new endpoint for that long but never feed a disabled or deleted one).
+ */
+export function webhookReads(db: Db, now: () => number = Date.now) {
+  let cache: { at: number; list: Promise<readonly ActiveEndpoint[]> } | null = null;
+  const getAny = (id: string) => one<WebhookRow>(db, `SELECT ${COLUMNS} FROM webhooks WHERE id = $1`, [id]);
+  return {
+    get: async (id: string) => {
+      const row = await getAny(id);
+      return row && row.deleted_at === null ? fromRow(row) : null;
+    },
+    getAny: async (id: string) => {
+      const row = await getAny(id);
+      return row ? { ...fromRow(row), deleted: row.deleted_at !== null } : null;
+    },
+    list: async ({ limit, before }: PageQuery) =>
+      (before
+        ? await rows<WebhookRow>(db, `SELECT ${COLUMNS} FROM webhooks WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2`, [before, limit])
+        : await rows<WebhookRow>(db, `SELECT ${COLUMNS} FROM webhooks WHERE deleted_at IS NULL ORDER BY id DESC LIMIT $1`, [limit])
+      ).map(fromRow),
+    active: (): Promise<readonly ActiveEndpoint[]> => {
+      const t = now();
+      if (!cache || t - cache.at > ACTIVE_CACHE_MS) {
+        const list = rows<{ id: string; events: string }>(db, "SELECT id, events FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id")
+          .then((found) => found.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] })));
+        cache = { at: t, list };
+        list.catch(() => {
+          if (cache?.list === list) cache = null;
+        });
+      }
+      return cache.list;
+    },
+    invalidate: () => {
+      cache = null;
+    },
+  };
+}
+
+const EXPIRE_UNFINISHED = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = $1, updated_at = $2
+  WHERE webhook_id = $3 AND next_attempt_at IS NOT NULL AND lease_until IS NULL`;
+
+/** webhookWrites changes endpoints inside a batch's transaction. */
+export function webhookWrites(invalidate: () => void) {
+  const live = async (db: Db, id: string, lock = false) => {
+    const row = await one<WebhookRow>(db, `SELECT ${COLUMNS} FROM webhooks WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id]);
+    return row && row.deleted_at === null ? fromRow(row) : null;
+  };
+  return {
+    async create(db: Db, after: AfterCommit, r: WebhookRecord, maxEndpoints: number): Promise<"created" | "limit_reached"> {
+      const n = (await one<{ n: number }>(db, "SELECT COUNT(*) AS n FROM webhooks WHERE deleted_at IS NULL"))?.n ?? 0;
+      if (n >= maxEndpoints) return "limit_reached";
+      await run(
+        db,
+        `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret, r.failure_count, r.last_failure_at, r.failing_since, r.created_at, r.updated_at],
+      );
+      if (r.status === "active") await queueRows(db).open(r.id);
+      after(invalidate);
+      return "created";
+    },
+    async update(db: Db, after: AfterCommit, id: string, patch: WebhookPatch, now: number): Promise<WebhookRecord | null> {
+      const current = await live(db, id, true);
+      if (!current) return null;
+      const next = { ...current, ...definedOnly(patch), updated_at: now };
+      const queue = queueRows(db);
+      if (current.status === "active" && next.status === "disabled") {
+        await run(db, EXPIRE_UNFINISHED, ["endpoint_disabled", now, id]);
+        await queue.close(id);
+      }
+      if (current.status === "disabled" && next.status === "active") {
+        next.failure_count = 0;
+        next.failing_since = null;
+      }
+      await run(
+        db,
+        "UPDATE webhooks SET url = $1, events = $2, description = $3, status = $4, failure_count = $5, failing_since = $6, updated_at = $7 WHERE id = $8",
+        [next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now, id],
+      );
+      if (current.status === "disabled" && next.status === "active") await queue.open(id);
+      after(invalidate);
+      return next;
+    },
+    async remove(db: Db, after: AfterCommit, id: string, now: number): Promise<boolean> {
+      if ((await run(db, "UPDATE webhooks SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL", [now, id])) === 0) return false;
+      await run(db, EXPIRE_UNFINISHED, ["endpoint_deleted", now, id]);
+      await queueRows(db).close(id);
+      after(invalidate);
+      return true;
+    },
+    async rotateSecret(db: Db, _after: AfterCommit, id: string, secret: string, previousUntil: number, now: number): Promise<WebhookRecord | null> {
+      const n = await run(
+        db,
+        "UPDATE webhooks SET previous_secret = secret, previous_secret_until = $1, secret = $2, updated_at = $3 WHERE id = $4 AND deleted_at IS NULL",
+        [previousUntil, secret, now, id],
+      );
+      return n === 0 ? null : live(db, id);
+    },
+  };
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

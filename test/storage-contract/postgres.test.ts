@@ -1,0 +1,51 @@
+import { afterAll, test } from "bun:test";
+import { SQL } from "bun";
+import { createRouter } from "../../src/delivery/fanout";
+import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/storage";
+import type { Storage } from "../../src/storage/types";
+import { FakeClock } from "../support/fake-clock";
+import { startPgCluster } from "../support/postgres";
+import { storageContract } from "./contract";
+
+// A fixed start keeps time-derived values (rate windows, due times) the same on every run.
+const START = Date.UTC(2030, 0, 1, 12);
+const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues";
+
+const cluster = await startPgCluster();
+
+if (typeof cluster === "string") {
+  console.warn(cluster);
+  test.skip(`storage contract: postgres (${cluster})`, () => {});
+} else {
+  // One database for the file, emptied before each test: far quicker than a database per test.
+  const url = await cluster.createDatabase("hookd_contract");
+  const admin = new SQL({ url, max: 1 });
+  let migrated = false;
+  afterAll(async () => {
+    await admin.close();
+    await cluster.stop();
+  });
+
+  storageContract("postgres", async () => {
+    const clock = new FakeClock(START);
+    if (migrated) await admin.unsafe(`TRUNCATE ${TABLES} CASCADE`);
+    const open = () => openPostgresStorage(url, clock, { route: createRouter(), nodeId: "contract" });
+    let storage: Storage = await open();
+    migrated = true;
+    return {
+      get storage() {
+        return storage;
+      },
+      clock,
+      async reopen() {
+        await storage.close();
+        storage = await open();
+        return storage;
+      },
+      async close() {
+        await storage.close();
+      },
+      facts: { backend: "postgres", location: describeUrl(url) },
+    };
+  });
+}
