@@ -1,6 +1,6 @@
-import { hostname } from "node:os";
 import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config/types";
+import { storageLocation } from "./config/storage";
 import { formatListen } from "./config/values";
 import { EventCatalogue } from "./events/types";
 import { ApiKeyVerifier } from "./security/api-keys";
@@ -49,6 +49,9 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/** POSTGRES_RESCAN_MS: on PostgreSQL the scheduler claims at least this often even when nothing woke it. */
+export const POSTGRES_RESCAN_MS = 5000;
+
 /** StartError is a failure to start that is not the config's fault (port taken, database held): exit 1. */
 export class StartError extends Error {
   override readonly name = "StartError";
@@ -64,22 +67,27 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // Late-bound: storage is opened before the scheduler exists, and wakes it once it does.
   let wakeScheduler = () => {};
   try {
-    storage = openStorage(config.storage, clock, {
+    storage = await openStorage(config.storage, clock, {
       route: createRouter(),
       onEnqueued: () => wakeScheduler(),
       onBatch: metrics.groupCommitted,
       onEventStored: metrics.eventStored,
       busyTimeoutMs: options.busyTimeoutMs,
       groupCommitMaxBatch: options.groupCommitMaxBatch,
+      nodeId: config.server.node_id,
     });
   } catch (error) {
     throw error instanceof StorageOpenError ? new StartError(error.message) : error;
   }
-  // Requests a previous process was running when it died can be retried at once instead of after their lock.
-  const abandoned = await storage.idempotency.releaseAbandoned();
-  if (abandoned > 0) log.warn("released Idempotency-Key claims left by a previous process", { count: abandoned });
+  // Requests a previous process was running when it died can be retried at once instead of after their
+  // lock. Only on SQLite, where this is the only process: on PostgreSQL a running claim may be another
+  // live node's (claims carry no node id), so there they lapse by their lock instead.
+  if (config.storage.backend === "sqlite") {
+    const abandoned = await storage.idempotency.releaseAbandoned();
+    if (abandoned > 0) log.warn("released Idempotency-Key claims left by a previous process", { count: abandoned });
+  }
   if (storage.migrationsApplied.length > 0) {
-    log.info("database migrated", { path: config.storage.path, versions: storage.migrationsApplied });
+    log.info("database migrated", { database: storageLocation(config.storage), versions: storage.migrationsApplied });
   }
   const catalogue = new EventCatalogue(config.events.types);
   const routes = apiRoutes({
@@ -126,7 +134,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     log,
     concurrency: config.delivery.concurrency,
     perEndpointConcurrency: config.delivery.per_endpoint_concurrency,
-    owner: `${hostname()}/${process.pid}`,
+    owner: config.server.node_id,
+    // Other nodes add work too; a notification lost on the way must cost at most this (SPEC §12).
+    rescanMs: config.storage.backend === "postgres" ? POSTGRES_RESCAN_MS : undefined,
     timeoutMs: config.delivery.timeout,
     retrySchedule: config.delivery.retry_schedule,
     userAgent: config.delivery.user_agent,

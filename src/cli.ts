@@ -1,6 +1,7 @@
 import { parseArgs } from "./cli/args";
 import { hashKeyCommand } from "./cli/hash-key";
 import { USAGE } from "./cli/help";
+import { copyStorageCommand, copyTarget } from "./cli/copy-storage";
 import { backupCommand, cleanupCommand } from "./cli/maintenance";
 import { serveCommand } from "./cli/serve";
 import { ConfigError } from "./config/error";
@@ -15,7 +16,8 @@ const err = (s: string) => process.stderr.write(s);
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0) return usageError("no command given");
   const args = parseArgs(argv);
-  const takesPositional = args.command === "help" || args.command === "backup";
+  const takesPositional = args.command === "help" || args.command === "backup" || args.command === "copy-storage";
+  if (args.urlEnv !== undefined && args.command !== "copy-storage") args.unknown.push("--url-env is only for copy-storage");
   if (!takesPositional && args.positional.length > 0) args.unknown.push(`unexpected argument ${JSON.stringify(args.positional[0])}${args.positional[0]?.endsWith(".toml") ? " (did you mean --config " + args.positional[0] + "?)" : ""}`);
   if (args.unknown.length > 0) return usageError(args.unknown.join("; "));
   switch (args.command) {
@@ -33,9 +35,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return hashKeyCommand(() => Bun.stdin.text(), out, err);
     case "backup":
     case "cleanup":
+    case "copy-storage":
     case "check-config":
     case "serve": {
       if (args.command === "backup" && args.positional.length !== 1) return usageError("backup needs exactly one destination file");
+      const target = args.command === "copy-storage" ? copyTarget(args.positional, args.urlEnv, process.env) : null;
+      if (typeof target === "string") return usageError(target);
       let loaded: ReturnType<typeof readConfig>;
       try {
         loaded = readConfig(args.config, process.env);
@@ -46,6 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       if (args.command === "serve") return serveCommand(loaded.config, loaded.path);
       if (args.command === "cleanup") return cleanupCommand(loaded.config, out, err);
+      if (target !== null) return copyStorageCommand(loaded.config, target, out, err, process.stderr.isTTY === true);
       if (args.command === "backup") return backupCommand(loaded.config, args.positional[0]!, args.force, out, err);
       out(`# ${loaded.path}: valid\n${renderEffectiveConfig(loaded.config)}`);
       return 0;

@@ -1,3 +1,4 @@
+import { storageLocation } from "./config/storage";
 import type { Config } from "./config/types";
 import type { Logger } from "./log";
 import type { Storage } from "./storage/types";
@@ -9,7 +10,10 @@ export async function logStartupReport(config: Config, storage: Storage, listen:
   log.info("hookd started", {
     listen,
     tls: config.server.tls_cert !== "",
-    database: facts.location,
+    node_id: config.server.node_id,
+    database_backend: config.storage.backend,
+    // From the config, not the driver: the location is the URL with its password masked.
+    database: config.storage.backend === "sqlite" ? facts.location : storageLocation(config.storage),
     database_bytes: facts.bytes,
     sources: config.sources.map((s) => `${s.id} (${s.auth}${s.allow_ips.size > 0 ? ", allowlisted" : ""})`),
     active_endpoints: (await storage.webhooks.active()).length,

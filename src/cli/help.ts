@@ -10,13 +10,17 @@ Usage:
   hookd hash-key                      read an API key on stdin, print the hash for [api] keys
   hookd backup [--config PATH] [--force] DEST
                                       consistent copy of the database, safe while serve runs
-                                      (refuses an existing DEST unless --force)
+                                      (refuses an existing DEST unless --force; PostgreSQL: use pg_dump)
   hookd cleanup [--config PATH]       run the retention job once and print what it removed
+  hookd copy-storage [--config PATH] (URL | --url-env NAME)
+                                      copy the SQLite database into an empty PostgreSQL one
+                                      (serve stopped); --url-env keeps a password out of ps
   hookd version                       print the version
   hookd help                          this text
 
 Config: --config PATH, else ./hookd.toml, else /etc/hookd/hookd.toml.
   Every key and its default is documented in config.example.toml.
+  [storage] path = SQLite (default); [storage] url or url_env = PostgreSQL, any number of nodes.
 
 Add an admin API key:
   printf %s "$(openssl rand -hex 32)" | tee key.txt | hookd hash-key

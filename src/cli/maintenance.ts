@@ -1,4 +1,5 @@
 import { systemClock } from "../clock";
+import { storageLocation } from "../config/storage";
 import type { Config } from "../config/types";
 import { runRetention } from "../jobs/retention";
 import { createLogger } from "../log";
@@ -11,9 +12,9 @@ import type { Storage } from "../storage/types";
 // not migrate the schema under an older server.
 
 /** openBesideServer opens the existing database for a maintenance command, or says why not (null). */
-function openBesideServer(config: Config, command: string, err: (s: string) => void): Storage | null {
+async function openBesideServer(config: Config, command: string, err: (s: string) => void): Promise<Storage | null> {
   try {
-    return openExisting(config.storage, systemClock);
+    return await openExisting(config.storage, systemClock, config.server.node_id);
   } catch (error) {
     err(`hookd ${command}: ${(error as Error).message}\n`);
     return null;
@@ -22,7 +23,7 @@ function openBesideServer(config: Config, command: string, err: (s: string) => v
 
 /** cleanupCommand runs retention once and prints what it removed. */
 export async function cleanupCommand(config: Config, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const storage = openBesideServer(config, "cleanup", err);
+  const storage = await openBesideServer(config, "cleanup", err);
   if (storage === null) return 1;
   try {
     const counts = await runRetention(storage, config, systemClock, createLogger("warn"));
@@ -56,7 +57,12 @@ export function describeCounts(counts: object): string {
 
 /** backupCommand writes a consistent copy of the database to `dest`. */
 export async function backupCommand(config: Config, dest: string, force: boolean, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const storage = openBesideServer(config, "backup", err);
+  if (config.storage.backend === "postgres") {
+    // The database is the operator's PostgreSQL: its own tools make consistent, restorable dumps.
+    err(`hookd backup: [storage] is PostgreSQL (${storageLocation(config.storage)}); back it up with pg_dump, e.g. pg_dump -Fc -f hookd.dump "$URL" (SPEC §12), or the backups you already run for that server\n`);
+    return 2;
+  }
+  const storage = await openBesideServer(config, "backup", err);
   if (storage === null) return 1;
   try {
     const started = performance.now();

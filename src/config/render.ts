@@ -1,6 +1,7 @@
 import type { IpSet } from "../net/cidr";
 import { formatDuration, formatRateLimit, formatSize } from "./duration";
 import type { ApiKey, Config, Source } from "./types";
+import { maskDatabaseUrl } from "./storage";
 import { formatListen, maskProxy } from "./values";
 
 /** MASK replaces every secret in rendered output. */
@@ -18,8 +19,16 @@ export function renderEffectiveConfig(config: Config): string {
       ["tls_key", str(server.tls_key)],
       ["max_inflight_body", str(formatSize(server.max_inflight_body))],
       ["body_timeout", str(formatDuration(server.body_timeout))],
+      ["node_id", str(server.node_id)],
     ]),
-    table("[storage]", [["path", str(storage.path)]]),
+    // A url from the environment is shown by the variable's name; an inline one with its password masked.
+    table("[storage]", [
+      storage.backend === "sqlite"
+        ? ["path", str(storage.path)]
+        : storage.url_env !== ""
+          ? ["url_env", str(storage.url_env)]
+          : ["url", str(maskDatabaseUrl(storage.url))],
+    ]),
     table("[api]", [
       ["keys", keys(api.keys.filter((k) => api.key_env === "" || k.name !== `env:${api.key_env}`))],
       ...(api.key_env === "" ? [] : [["key_env", str(api.key_env)] as [string, string]]),

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { isBuiltInType } from "../events/types";
 import { hashApiKey } from "../security/api-keys";
 import * as v from "valibot";
 import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
 import { formatSize } from "./duration";
 import { sourceSchema } from "./sources";
+import { storageSchema } from "./storage";
 import { LOG_LEVELS, type ApiKey, type Config, type Env } from "./types";
 import {
   cronProblem,
@@ -13,6 +15,7 @@ import {
   headerValueProblem,
   keyHashProblem,
   keyNameProblem,
+  nodeIdProblem,
   parseListen,
   proxyProblem,
 } from "./values";
@@ -31,6 +34,7 @@ const server = table(
     tls_key: text(""),
     max_inflight_body: v.optional(size(), "64MiB"),
     body_timeout: v.optional(duration(true), "30s"),
+    node_id: checkedText("", (id) => (id === "" ? null : nodeIdProblem(id))),
   },
   [
     {
@@ -52,13 +56,8 @@ const server = table(
       },
     },
   ],
-  (s): Config["server"] => s,
-);
-
-const storage = table(
-  { path: checkedText("./data/hookd.db", (p) => (p.trim() === "" ? "must not be empty" : null)) },
-  [],
-  (s): Config["storage"] => s,
+  // Two nodes on one host differ by their port, so the default stays unique per node.
+  (s): Config["server"] => ({ ...s, node_id: s.node_id !== "" ? s.node_id : `${hostname()}:${s.listen.port}` }),
 );
 
 const apiKey = table({ name: required(keyNameProblem), hash: required(keyHashProblem) }, [], (k): ApiKey => k);
@@ -147,7 +146,7 @@ export function configSchema(env: Env, version: string) {
   return table(
     {
       server: v.optional(server, {}),
-      storage: v.optional(storage, {}),
+      storage: v.optional(storageSchema(env), {}),
       api: v.optional(api(env), {}),
       events: v.optional(events, {}),
       delivery: v.optional(delivery(version), {}),

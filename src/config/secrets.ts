@@ -1,3 +1,4 @@
+import { databaseUrlHasPassword } from "./storage";
 import type { Config } from "./types";
 
 /** inlineSecrets lists the key paths whose secret is written in the config file itself rather than named by a `*_env` key. */
@@ -6,6 +7,7 @@ export function inlineSecrets(config: Config): string[] {
   config.sources.forEach((s, i) => {
     if (s.secret !== "" && s.secret_env === "") out.push(`sources[${i}].secret`);
   });
+  if (config.storage.url_env === "" && databaseUrlHasPassword(config.storage.url)) out.push("storage.url");
   const proxy = URL.parse(config.delivery.proxy);
   if (proxy !== null && (proxy.username !== "" || proxy.password !== "")) out.push("delivery.proxy");
   return out;

@@ -47,6 +47,17 @@ export interface ApiKey {
   readonly hash: string;
 }
 
+/** StorageConfig is `[storage]`: SQLite at `path`, or PostgreSQL at `url` (inline or from `$url_env`). */
+export interface StorageConfig {
+  readonly backend: "sqlite" | "postgres";
+  /** path is the SQLite database; "" on PostgreSQL. */
+  readonly path: string;
+  /** url is the resolved PostgreSQL URL (it may hold a password: never log it, see maskDatabaseUrl); "" on SQLite. */
+  readonly url: string;
+  /** url_env names the variable the url came from; "" when it is inline or unused. */
+  readonly url_env: string;
+}
+
 /** Config is the validated, converted, deep-frozen configuration: durations in ms, sizes in bytes, CIDR lists compiled. */
 export interface Config {
   readonly server: {
@@ -59,8 +70,10 @@ export interface Config {
     readonly max_inflight_body: number;
     /** body_timeout is the total time (ms) from the request head for the body to arrive; then 408. */
     readonly body_timeout: number;
+    /** node_id names this node in delivery leases (PostgreSQL: several nodes); default host name + ":" + listen port. */
+    readonly node_id: string;
   };
-  readonly storage: { readonly path: string };
+  readonly storage: StorageConfig;
   /** api.key_env is the variable `[api] key_env` names ("" = unused); its key, when set, is the last of `keys`. */
   readonly api: { readonly keys: readonly ApiKey[]; readonly key_env: string; readonly allow_ips: IpSet };
   readonly events: { readonly types: readonly string[] };

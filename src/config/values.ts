@@ -43,6 +43,14 @@ export function headerValueProblem(value: string): string | null {
   return value === "" ? "must not be empty" : "must not contain control characters";
 }
 
+/** nodeIdProblem accepts a node id for leases and logs: printable, at most 128 characters, no space at either end. */
+export function nodeIdProblem(id: string): string | null {
+  if (/[\x00-\x1f\x7f-\x9f]/.test(id)) return "must be printable (no control characters)";
+  if (id.length > 128) return `must be at most 128 characters (got ${id.length})`;
+  if (id.trim() !== id) return `${JSON.stringify(id)} must not start or end with a space`;
+  return null;
+}
+
 /** envNameProblem accepts environment variable names; "" means the key is unused. */
 export function envNameProblem(name: string): string | null {
   if (name === "" || /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return null;

@@ -15,6 +15,11 @@ export interface SchedulerOptions extends DispatchSettings {
   readonly disableAfterMs: number;
   /** owner names this process in lease tokens (node id). */
   readonly owner: string;
+  /**
+   * rescanMs caps every sleep: a claim round runs at least this often even when nothing woke this node.
+   * Set where other processes add work it may not hear of (PostgreSQL: a lost NOTIFY, SPEC §12).
+   */
+  readonly rescanMs?: number;
   readonly onAttempt?: (result: AttemptResult, delivery: ClaimedDelivery) => void;
 }
 
@@ -139,9 +144,13 @@ export class DeliveryScheduler {
   private arm(at: number | null): void {
     this.cancelTimer?.();
     this.cancelTimer = null;
-    if (at === null || this.stopped) return;
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const rescanAt = this.o.rescanMs === undefined ? null : now + this.o.rescanMs;
+    const wakeAt = at === null ? rescanAt : rescanAt === null ? at : Math.min(at, rescanAt);
+    if (wakeAt === null) return;
     // Floor of 1 ms: something due now that was not claimable must not turn into a busy loop.
-    const delay = Math.max(1, at - this.o.clock.now());
+    const delay = Math.max(1, wakeAt - now);
     this.cancelTimer = this.o.clock.setTimer(delay, () => {
       this.cancelTimer = null;
       this.wake();

@@ -22,9 +22,9 @@ function coverageTable(): [string, string][] {
 }
 
 describe("README: what full test coverage installs", () => {
-  test("lists chromium, promtool, systemd-analyze, webhook, wrk and postgresql with their Debian packages", () => {
+  test("lists chromium, promtool, systemd-analyze, webhook, wrk and postgresql (initdb, pg_ctl) with their Debian packages", () => {
     const rows = coverageTable();
-    for (const [tool, pkg] of [["chromium", "chromium"], ["promtool", "prometheus"], ["systemd-analyze", "systemd"], ["webhook", "webhook"], ["wrk", "wrk"], ["postgres", "postgresql"]]) {
+    for (const [tool, pkg] of [["chromium", "chromium"], ["promtool", "prometheus"], ["systemd-analyze", "systemd"], ["webhook", "webhook"], ["wrk", "wrk"], ["postgres", "postgresql"], ["initdb", "postgresql"], ["pg_ctl", "postgresql"]]) {
       expect(rows.some(([tools, p]) => tools.includes(`\`${tool}\``) && p === pkg)).toBe(true);
     }
   });
@@ -32,7 +32,7 @@ describe("README: what full test coverage installs", () => {
   test("every tool .ci/run installs is in the table, under its package", () => {
     const rows = coverageTable();
     const ci = installedByCi();
-    expect(ci.length).toBeGreaterThanOrEqual(5);
+    expect(ci.length).toBeGreaterThanOrEqual(6);
     for (const [tool, pkg] of ci) expect([tool, rows.some(([tools, p]) => tools.includes(`\`${tool}\``) && p === pkg)]).toEqual([tool, true]);
   });
 
@@ -43,6 +43,20 @@ describe("README: what full test coverage installs", () => {
       const pkg = /^\| [^|]+ \| `([^`]+)` \|/.exec(line)![1]!;
       expect([pkg, installed.includes(pkg) || line.includes("`.ci/run` does not install it")]).toEqual([pkg, true]);
     }
+  });
+
+  test(".ci/run installs postgresql without leaving a cluster or service of its own behind", () => {
+    const line = CI.split("\n").find((l) => l.startsWith("command -v initdb "))!;
+    expect(line).toContain("/usr/lib/postgresql/*/bin/initdb"); // Debian keeps it off PATH
+    expect(line).toContain("create_main_cluster = false");
+    expect(line.indexOf("create_main_cluster")).toBeLessThan(line.lastIndexOf("install -y -qq --no-install-recommends postgresql >"));
+    expect(CI).not.toMatch(/pg_ctlcluster|systemctl start|service postgresql/);
+  });
+
+  test("the introduction mentions PostgreSQL and links the several-nodes section", () => {
+    const intro = README.split("\n## ")[0]!;
+    expect(intro).toContain("PostgreSQL");
+    expect(intro).toContain("(docs/operations.md#running-several-nodes)");
   });
 
   test("says that .ci/run installs them", () => {

@@ -139,11 +139,11 @@ export function startSnippet(s: Snippet, code: string, env: Record<string, strin
 }
 
 /** envNames collects the variable names of every `*_env` key in a parsed TOML document. */
-function envNames(value: unknown, out = new Set<string>()): Set<string> {
+function envNames(value: unknown, out = new Map<string, string>()): Map<string, string> {
   if (Array.isArray(value)) for (const v of value) envNames(v, out);
   else if (value !== null && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) {
-      if (k.endsWith("_env") && typeof v === "string" && v !== "") out.add(v);
+      if (k.endsWith("_env") && typeof v === "string" && v !== "") out.set(v, k);
       else envNames(v, out);
     }
   }
@@ -152,8 +152,11 @@ function envNames(value: unknown, out = new Set<string>()): Set<string> {
 
 /**
  * configEnv gives every `*_env` key of a config example a value, as /etc/hookd/hookd.env would; a
- * whsec_ value is a valid secret for every auth kind and a valid API key.
+ * whsec_ value is a valid secret for every auth kind and a valid API key, and `[storage] url_env`
+ * gets a PostgreSQL URL with a password.
  */
 export function configEnv(toml: string): Record<string, string> {
-  return Object.fromEntries([...envNames(Bun.TOML.parse(toml))].map((name) => [name, `whsec_${randomBytes(32).toString("base64")}`]));
+  const value = (key: string) =>
+    key === "url_env" ? `postgres://hookd:${randomBytes(16).toString("hex")}@db.internal:5432/hookd` : `whsec_${randomBytes(32).toString("base64")}`;
+  return Object.fromEntries([...envNames(Bun.TOML.parse(toml))].map(([name, key]) => [name, value(key)]));
 }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, freePort, runCli, tempConfig, waitFor } from "../support/process";
 
@@ -128,10 +128,42 @@ secret = "inline-token-value-123"
     expect(r.stdout).not.toContain("ab".repeat(32));
   });
 
+  test("a PostgreSQL url: the password masked, url_env shown by name", async () => {
+    const inline = config(`[storage]\nurl = "postgres://hookd:pg-secret-pw-789@db.internal:5432/hookd"\n`);
+    const r = await runCli(["check-config", "--config", inline.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('url = "postgres://hookd:********@db.internal:5432/hookd"');
+    expect(r.stdout).not.toContain("pg-secret-pw-789");
+    const fromEnv = config(`[storage]\nurl_env = "HOOKD_DB_FOR_TEST"\n`);
+    const e = await runCli(["check-config", "--config", fromEnv.path], { env: { HOOKD_DB_FOR_TEST: "postgres://hookd:pg-secret-pw-789@db.internal/hookd" } });
+    expect(e.code).toBe(0);
+    expect(e.stdout).toContain('url_env = "HOOKD_DB_FOR_TEST"');
+    expect(e.stdout).not.toContain("pg-secret-pw-789");
+  });
+
+  test("path and url both set: exit 2 naming both keys, the password not shown", async () => {
+    const c = config(`[storage]\npath = "/var/lib/hookd/hookd.db"\nurl = "postgres://hookd:pg-secret-pw-789@db.internal/hookd"\n`);
+    const r = await runCli(["check-config", "--config", c.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("config error: storage.path: set either path (SQLite) or url (PostgreSQL), not both\n");
+  });
+
   test("a missing config file is exit 2 naming the path", async () => {
     const r = await runCli(["check-config", "--config", "/nonexistent/hookd.toml"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("/nonexistent/hookd.toml");
+  });
+});
+
+describe("hookd backup on PostgreSQL", () => {
+  test("exit 2, pointing at pg_dump, without the password", async () => {
+    const c = config(`[storage]\nurl = "postgres://hookd:pg-secret-pw-789@db.internal:5432/hookd"\n`);
+    const r = await runCli(["backup", "--config", c.path, join(c.dir, "copy.db")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("pg_dump");
+    expect(r.stderr).toContain("postgres://hookd:********@db.internal:5432/hookd");
+    expect(r.stderr).not.toContain("pg-secret-pw-789");
+    expect(await Bun.file(join(c.dir, "copy.db")).exists()).toBe(false);
   });
 });
 
@@ -168,7 +200,8 @@ describe("hookd serve", () => {
     const logs = (await new Response(proc.stdout).text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(logs.some((l) => l.level === "warn" && String(l.msg).includes("hash-key"))).toBe(true);
     const report = logs.find((l) => l.msg === "hookd started");
-    expect(report).toMatchObject({ level: "info", active_endpoints: 0, queue_pending: 0, tls: false });
+    expect(report).toMatchObject({ level: "info", active_endpoints: 0, queue_pending: 0, tls: false, database_backend: "sqlite", node_id: `${hostname()}:${port}` });
+    expect(report.database).toBe(join(c.dir, "data", "hookd.db"));
     expect(report.listen).toBe(`127.0.0.1:${port}`);
     // The next retention run is a time in the future (default cron "0 3 * * *": within a day), not the pattern.
     const untilRetention = Date.parse(report.retention_next_run) - Date.parse(report.time);

@@ -1,11 +1,12 @@
 import { describe, expect, it, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatDuration, formatRateLimit, formatSize, parseDuration, parseRateLimit, parseSize } from "../../src/config/duration";
 import { ConfigError, loadConfig, readConfig } from "../../src/config/load";
 import { MASK, renderEffectiveConfig } from "../../src/config/render";
 import { exposedTo, inlineSecrets } from "../../src/config/secrets";
+import { maskDatabaseUrl, storageLocation } from "../../src/config/storage";
 import { maskProxy, parseListen } from "../../src/config/values";
 import { hashApiKey } from "../../src/security/api-keys";
 
@@ -19,6 +20,8 @@ writeFileSync(NOT_PEM, "not a key");
 const EXAMPLE = join(import.meta.dir, "../../config.example.toml");
 const HASH = `sha256:${"ab".repeat(32)}`;
 const WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const PW = "pg-Passw0rd-never-shown";
+const PG = "postgres://hookd@db.internal:5432/hookd";
 
 /** issuesOf loads `toml` and returns the problems found ([] when it loads). */
 function issuesOf(toml: string, env: Record<string, string> = {}) {
@@ -139,7 +142,8 @@ describe("loadConfig defaults", () => {
     expect(c.server.trusted_proxies.size).toBe(0);
     expect(c.server.max_body).toBe(1_048_576);
     expect([c.server.tls_cert, c.server.tls_key]).toEqual(["", ""]);
-    expect(c.storage.path).toBe("./data/hookd.db");
+    expect(c.storage).toEqual({ backend: "sqlite", path: "./data/hookd.db", url: "", url_env: "" });
+    expect(c.server.node_id).toBe(`${hostname()}:8080`);
     expect(c.api.keys).toEqual([]);
     expect(c.api.allow_ips.size).toBe(0);
     expect(c.events.types).toEqual([]);
@@ -192,7 +196,8 @@ describe("config.example.toml", () => {
 
   test.each(renderEffectiveConfig(loadConfig("", {})).split("\n").filter((l) => l.includes(" = ")))("documents %p", (line) => {
     const [key] = line.split(" = ");
-    const expected = key === "user_agent" ? 'user_agent = "hookd/<version>"' : line;
+    // node_id's default depends on the host, so the example shows it commented out with "" (= the default).
+    const expected = key === "user_agent" ? 'user_agent = "hookd/<version>"' : key === "node_id" ? '# node_id = ""' : line;
     expect(text.split("\n")).toContain(expected);
   });
 
@@ -203,8 +208,20 @@ describe("config.example.toml", () => {
     },
   );
 
+  test.each(["url", "url_env", "node_id"])("documents the key %p, commented out", (key) => {
+    expect(text).toMatch(new RegExp(`^# ${key} = `, "m"));
+  });
+
+  it("its commented-out url needs path deleted: uncommented alone it is a config error naming both keys", () => {
+    const withUrl = text.replace(/^# (url = .*)$/m, "$1");
+    expect(issuesOf(withUrl)).toEqual([{ path: "storage.path", message: "set either path (SQLite) or url (PostgreSQL), not both" }]);
+    const postgres = loadConfig(withUrl.replace(/^path = .*$/m, ""), {});
+    expect(postgres.storage).toEqual({ backend: "postgres", path: "", url: "postgres://hookd@db.internal:5432/hookd", url_env: "" });
+  });
+
   it("has three commented-out [[sources]] examples that load once uncommented", () => {
-    const uncommented = text.replace(/^# (\[\[sources\]\]|[a-z_]+ = .*)$/gm, "$1").replace(/^#\s+key_env = .*$/m, "");
+    // The [server] and [storage] alternatives stay commented: PostgreSQL is tested above.
+    const uncommented = text.replace(/^# (url|url_env|node_id) = .*$/gm, "").replace(/^# (\[\[sources\]\]|[a-z_]+ = .*)$/gm, "$1").replace(/^#\s+key_env = .*$/m, "");
     const env = { HOOKD_PSFT_SECRET: "s3cret", HOOKD_MONITOR_TOKEN: "t0ken", HOOKD_ERPOPS_SECRET: WHSEC };
     const c = loadConfig(uncommented, env);
     expect(c.sources.map((s) => s.auth)).toEqual(["hmac", "token", "standard-webhooks"]);
@@ -261,6 +278,20 @@ describe("loadConfig mistakes", () => {
     ["bad header name", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = "s"\nheader = "X Sig"`, {}, "sources[0].header", '"X Sig" is not an HTTP header name'],
     ["sources as a table", `[sources]\nid = "a"`, {}, "sources", "must be a list, got a table"],
     ["TOML syntax", `[server]\nlisten = 0.0.0.0:8080`, {}, "(toml)", expect.stringContaining("line 2:")],
+    ["path and url", `[storage]\npath = "/var/lib/hookd/hookd.db"\nurl = "${PG}"`, {}, "storage.path", "set either path (SQLite) or url (PostgreSQL), not both"],
+    ["path and url_env", `[storage]\npath = "x.db"\nurl_env = "DB"`, { DB: PG }, "storage.path", "set either path (SQLite) or url_env (PostgreSQL), not both"],
+    ["url and url_env", `[storage]\nurl = "${PG}"\nurl_env = "DB"`, { DB: PG }, "storage.url", "set either url or url_env, not both"],
+    ["url not PostgreSQL", `[storage]\nurl = "mysql://hookd:${PW}@db/hookd"`, {}, "storage.url", expect.stringContaining("must start with postgres:// or postgresql://")],
+    ["url without a database", `[storage]\nurl = "postgres://hookd:${PW}@db.internal:5432"`, {}, "storage.url", expect.stringContaining("names no database")],
+    ["url not a URL", `[storage]\nurl = "${PW}"`, {}, "storage.url", expect.stringContaining("is not a URL")],
+    ["url_env unset", `[storage]\nurl_env = "HOOKD_DB"`, {}, "storage.url_env", "environment variable HOOKD_DB is not set or empty"],
+    ["url_env not PostgreSQL", `[storage]\nurl_env = "HOOKD_DB"`, { HOOKD_DB: `https://u:${PW}@db/x` }, "storage.url_env", expect.stringContaining("$HOOKD_DB must start with postgres://")],
+    ["bad url_env name", `[storage]\nurl_env = "HOOKD-DB"`, {}, "storage.url_env", '"HOOKD-DB" is not an environment variable name'],
+    ["empty path", `[storage]\npath = " "`, {}, "storage.path", "must not be empty"],
+    ["long node_id", `[server]\nnode_id = "${"n".repeat(129)}"`, {}, "server.node_id", "must be at most 128 characters (got 129)"],
+    ["node_id with a control character", `[server]\nnode_id = "a\\tb"`, {}, "server.node_id", "must be printable (no control characters)"],
+    ["node_id with a space at the end", `[server]\nnode_id = "vm-1 "`, {}, "server.node_id", '"vm-1 " must not start or end with a space'],
+    ["node_id of the wrong type", `[server]\nnode_id = 7`, {}, "server.node_id", "must be a string, got 7"],
   ])("%s", (_name, toml, env, path, message) => {
     expect(issuesOf(toml, env)).toEqual([{ path, message }]);
   });
@@ -333,6 +364,7 @@ describe("validation errors on secret-bearing keys", () => {
   test.each([
     ["an inline source secret of the wrong type", `[[sources]]\nid = "a"\nauth = "hmac"\nsecret = 12345`, "sources[0].secret", "must be a string, got a number (value not shown)"],
     ["a proxy of the wrong type", `[delivery]\nproxy = 12345`, "delivery.proxy", "must be a string, got a number (value not shown)"],
+    ["a database url of the wrong type", `[storage]\nurl = 12345`, "storage.url", "must be a string, got a number (value not shown)"],
   ])("%s is named by its kind, never its value", (_what, toml, path, message) => {
     expect(issuesOf(toml)).toEqual([{ path, message }]);
   });
@@ -534,5 +566,82 @@ describe("maskProxy", () => {
   ])("%p -> %p", (input, expected) => {
     expect(maskProxy(input)).toBe(expected);
     if (input.includes("ss@")) expect(maskProxy(input)).not.toContain("ss@");
+  });
+});
+
+describe("[storage] url and url_env (PostgreSQL)", () => {
+  it("an inline url selects PostgreSQL; the default path does not apply", () => {
+    expect(loadConfig(`[storage]\nurl = "${PG}"`, {}).storage).toEqual({ backend: "postgres", path: "", url: PG, url_env: "" });
+  });
+
+  it("url_env reads the url from the environment and remembers the variable's name", () => {
+    const url = `postgresql://hookd:${PW}@db.internal/hookd?sslmode=require`;
+    expect(loadConfig(`[storage]\nurl_env = "HOOKD_DB"`, { HOOKD_DB: url }).storage).toEqual({ backend: "postgres", path: "", url, url_env: "HOOKD_DB" });
+  });
+
+  it("accepts a socket directory as ?host=", () => {
+    expect(loadConfig(`[storage]\nurl = "postgres:///hookd?host=/tmp/pg-sock"`, {}).storage.backend).toBe("postgres");
+  });
+
+  test.each([
+    [`postgres://hookd:${PW}@db.internal:5432/hookd`, "postgres://hookd:********@db.internal:5432/hookd"],
+    [`postgres://hookd@db.internal/hookd?password=${PW}&sslmode=require`, "postgres://hookd@db.internal/hookd?password=********&sslmode=require"],
+    [`postgres://hookd:${PW}@[::1]:5432/hookd`, "postgres://hookd:********@[::1]:5432/hookd"],
+    [PG, PG],
+    ["not a url with a pg-Passw0rd-never-shown", "********"],
+  ])("maskDatabaseUrl(%p) is %p", (url, shown) => {
+    expect(maskDatabaseUrl(url)).toBe(shown);
+  });
+
+  test.each([
+    ["url = a URL of another scheme", `[storage]\nurl = "mysql://hookd:${PW}@db/hookd"`, {}],
+    ["url = not a URL", `[storage]\nurl = "${PW}"`, {}],
+    ["url = a URL without database", `[storage]\nurl = "postgres://hookd:${PW}@db:5432"`, {}],
+    ["url_env = a bad URL", `[storage]\nurl_env = "DB"`, { DB: `https://hookd:${PW}@db/x` }],
+    ["url and path both set", `[storage]\npath = "x.db"\nurl = "postgres://hookd:${PW}@db/hookd"`, {}],
+  ])("the password never appears in a config error: %s", (_what, toml, env: Record<string, string>) => {
+    const issues = issuesOf(toml, env);
+    expect(issues).toHaveLength(1);
+    expect(JSON.stringify(issues)).not.toContain(PW);
+  });
+
+  it("check-config output shows an inline url with its password masked", () => {
+    const out = renderEffectiveConfig(loadConfig(`[storage]\nurl = "postgres://hookd:${PW}@db.internal:5432/hookd?password=${PW}"`, {}));
+    expect(out).not.toContain(PW);
+    expect(out).toContain(`[storage]\nurl = "postgres://hookd:${MASK}@db.internal:5432/hookd?password=${MASK}"\n`);
+    expect(out).not.toContain("path =");
+  });
+
+  it("check-config output names url_env and never shows the url it holds", () => {
+    const out = renderEffectiveConfig(loadConfig(`[storage]\nurl_env = "HOOKD_DB"`, { HOOKD_DB: `postgres://hookd:${PW}@db.internal/hookd` }));
+    expect(out).toContain('[storage]\nurl_env = "HOOKD_DB"\n');
+    expect(out).not.toContain(PW);
+    expect(out).not.toContain("db.internal");
+  });
+
+  it("storageLocation names the database for logs without the password", () => {
+    expect(storageLocation(loadConfig(`[storage]\nurl = "postgres://hookd:${PW}@db/hookd"`, {}).storage)).toBe("postgres://hookd:********@db/hookd");
+    expect(storageLocation(loadConfig(`[storage]\npath = "/var/lib/hookd/hookd.db"`, {}).storage)).toBe("/var/lib/hookd/hookd.db");
+  });
+
+  it("an inline password counts as a secret written in the config file (serve warns if it is readable by others)", () => {
+    expect(inlineSecrets(loadConfig(`[storage]\nurl = "postgres://hookd:${PW}@db/hookd"`, {}))).toEqual(["storage.url"]);
+    expect(inlineSecrets(loadConfig(`[storage]\nurl = "postgres://hookd@db/hookd?password=${PW}"`, {}))).toEqual(["storage.url"]);
+    expect(inlineSecrets(loadConfig(`[storage]\nurl = "${PG}"`, {}))).toEqual([]);
+    expect(inlineSecrets(loadConfig(`[storage]\nurl_env = "DB"`, { DB: `postgres://hookd:${PW}@db/hookd` }))).toEqual([]);
+  });
+});
+
+describe("[server] node_id", () => {
+  it("defaults to the host name and the listen port, so two nodes on one host differ", () => {
+    expect(loadConfig(`[server]\nlisten = "127.0.0.1:9001"`, {}).server.node_id).toBe(`${hostname()}:9001`);
+  });
+
+  test.each(["vm-hookd-1", "hookd@rack 3", "n".repeat(128), "knoten-ü"])("accepts %p as given", (id) => {
+    expect(loadConfig(`[server]\nnode_id = ${JSON.stringify(id)}`, {}).server.node_id).toBe(id);
+  });
+
+  it("is shown by check-config", () => {
+    expect(renderEffectiveConfig(loadConfig(`[server]\nnode_id = "vm-1"`, {}))).toContain('node_id = "vm-1"\n');
   });
 });
