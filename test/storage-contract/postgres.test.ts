@@ -6,6 +6,7 @@ import type { Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import { startPgCluster } from "../support/postgres";
 import { storageContract } from "./contract";
+import { postgresNodesContract } from "./postgres-nodes";
 
 // A fixed start keeps time-derived values (rate windows, due times) the same on every run.
 const START = Date.UTC(2030, 0, 1, 12);
@@ -48,4 +49,6 @@ if (typeof cluster === "string") {
       facts: { backend: "postgres", location: describeUrl(url) },
     };
   });
+
+  postgresNodesContract(cluster);
 }

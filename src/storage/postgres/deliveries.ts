@@ -23,9 +23,11 @@ const LAPSED = `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
   RETURNING webhook_id`;
 // next_attempt_at moves to the lease's end so a held row is not due again until the lease lapses. Equal due
 // times go oldest delivery first (ids sort by creation): PostgreSQL has no rowid order to fall back on.
+// Rows still leased (a lapsed lease another transaction holds) or locked (a result being recorded
+// right now on another node) are skipped, not waited for: no claim can overwrite a finished attempt.
 const CLAIM = `UPDATE deliveries SET lease_until = $1, next_attempt_at = $1, lease_owner = $2
   WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= $4
-               ORDER BY next_attempt_at, id LIMIT $5)
+               AND lease_until IS NULL ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
   RETURNING id, event_id, event_type, attempts, schedule_attempts`;
 const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until
   FROM webhooks WHERE id = $1`;
