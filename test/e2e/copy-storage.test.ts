@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { hookdSite, type HookdSite } from "../support/hookd-process";
 import { type PgCluster, startPgCluster } from "../support/postgres";
-import { runCli, tempConfig, waitFor } from "../support/process";
+import { CLI, runCli, tempConfig, waitFor } from "../support/process";
 import { type Receiver, startReceiver } from "../support/receiver";
 
 // hookd copy-storage (SPEC §1, §12): moves a stopped SQLite installation into an empty PostgreSQL database.
@@ -204,4 +204,49 @@ describe("hookd copy-storage into PostgreSQL", () => {
     expect(r.stderr).toContain("visible to other users (ps)");
     expect(r.stdout + r.stderr).not.toContain(PW);
   }, 60_000);
+});
+
+describe("after copy-storage, serve on PostgreSQL", () => {
+  test("sees the same endpoints, events and history, delivers what was in flight, masks the password, and cleanup runs on it", async () => {
+    if (cluster === null) return console.warn(skipped);
+    const { site, receiver, port } = await installation();
+    const config = join(site.dir, "hookd.toml");
+    const sqlite = new Database(join(site.dir, "hookd.db"), { readonly: true });
+    const ids = (table: string) => sqlite.query<{ id: string }, []>(`SELECT id FROM ${table} ORDER BY id`).all().map((r) => r.id);
+    const before = { webhooks: ids("webhooks"), events: ids("events"), deliveries: ids("deliveries") };
+    const hang = sqlite.query<{ id: string }, []>("SELECT id FROM deliveries WHERE lease_until IS NOT NULL").get()!.id;
+    sqlite.close();
+    await cluster.createDatabase("served_after_copy");
+    const url = `postgres://postgres:${PW}@127.0.0.1:${cluster.port}/served_after_copy`;
+    expect((await runCli(["copy-storage", "--config", config, "--url-env", "HOOKD_TARGET"], { env: { HOOKD_TARGET: url } })).code).toBe(0);
+
+    receiver.setHandler(() => new Response("ok")); // the endpoint that hung answers now
+    const toml = (await Bun.file(config).text()).replace(/^path = .*$/m, 'url_env = "HOOKD_DATABASE_URL"').replace('level = "warn"', 'level = "info"');
+    await Bun.write(config, toml);
+    const proc = Bun.spawn([...CLI, "serve", "--config", config], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOOKD_DATABASE_URL: url } });
+    cleanup.push(() => proc.kill("SIGKILL"));
+    const base = `http://127.0.0.1:${port}`;
+    const api = async (path: string) => (await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${site.key}` } })).json()) as { data: { id: string; status?: string }[] };
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 15_000, "serve on PostgreSQL ready");
+
+    expect((await api("/v1/webhooks")).data.map((w) => w.id).sort()).toEqual(before.webhooks);
+    expect((await api("/v1/events?limit=100")).data.map((e) => e.id).sort()).toEqual(before.events);
+    await waitFor(async () => (await fetch(`${base}/v1/deliveries/${hang}`, { headers: { authorization: `Bearer ${site.key}` } }).then((r) => r.json()) as { data: { status: string } }).data.status === "delivered", 15_000, "the delivery in flight at the kill delivered from PostgreSQL");
+
+    const clean = await runCli(["cleanup", "--config", config], { env: { HOOKD_DATABASE_URL: url } });
+    expect(clean.stderr).toBe("");
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toStartWith("removed 0 deliveries, 0 events");
+    const backup = await runCli(["backup", "--config", config, join(site.dir, "b.db")], { env: { HOOKD_DATABASE_URL: url } });
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toContain("pg_dump");
+
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    const stdout = await new Response(proc.stdout).text();
+    expect(stdout + (await new Response(proc.stderr).text()) + clean.stdout + backup.stderr).not.toContain(PW);
+    const report = stdout.trim().split("\n").map((l) => JSON.parse(l)).find((l) => l.msg === "hookd started");
+    expect(report).toMatchObject({ database_backend: "postgres", database: `postgres://postgres:********@127.0.0.1:${cluster.port}/served_after_copy`, node_id: `${hostname()}:${port}` });
+    expect(report.queue_pending).toBeGreaterThanOrEqual(1); // the /down retry, due in an hour
+  }, 90_000);
 });
