@@ -22,7 +22,9 @@ const OPEN_MISSING = `INSERT INTO delivery_queues (webhook_id, in_flight, served
   SELECT w.id, (SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.lease_until IS NOT NULL), 0
   FROM webhooks w WHERE w.status = 'active' AND w.deleted_at IS NULL
   ON CONFLICT (webhook_id) DO NOTHING`;
-const REFRESH_ALL = `UPDATE delivery_queues SET next_due_at = ${minDue}, ready_at = ${readyAt(minDue)}`;
+// Only rows whose limit changes are written: once another node applied the same limit, this is a read.
+const LIMIT_ALL = `UPDATE delivery_queues SET max_in_flight = $1, next_due_at = ${minDue}, ready_at = ${readyAt(minDue, "in_flight", "$1")}
+  WHERE max_in_flight <> $1`;
 // Rows another node is claiming from right now are skipped: a claim holds its endpoints' ready rows
 // until it commits, and that is what keeps two claimers from serving one endpoint at once.
 const READY = `SELECT webhook_id, in_flight FROM delivery_queues WHERE ready_at IS NOT NULL AND ready_at <= $1
@@ -54,11 +56,8 @@ export function queueRows(db: Db) {
     took: async (webhookId: string, n: number, now: number, perEndpoint: number) => void (await run(db, TOOK, [webhookId, n, now, perEndpoint])),
     /** openMissing gives any active endpoint without a ready row one (start). */
     openMissing: async () => void (await run(db, OPEN_MISSING)),
-    /** limit applies a new per-endpoint limit to every row (config changed): once per change, O(endpoints). */
-    async limit(perEndpoint: number) {
-      await run(db, "UPDATE delivery_queues SET max_in_flight = $1 WHERE max_in_flight <> $1", [perEndpoint]);
-      await run(db, REFRESH_ALL);
-    },
+    /** limit applies a new per-endpoint limit to every row still under another one (config changed): O(endpoints) once per change. */
+    limit: async (perEndpoint: number) => void (await run(db, LIMIT_ALL, [perEndpoint])),
     ready: (now: number, limit: number) => rows<{ webhook_id: string; in_flight: number }>(db, READY, [now, limit]),
     firstReady: async (): Promise<number | null> =>
       (await one<{ t: number | null }>(db, "SELECT MIN(ready_at) AS t FROM delivery_queues WHERE ready_at IS NOT NULL"))?.t ?? null,

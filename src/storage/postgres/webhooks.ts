@@ -11,6 +11,9 @@ interface WebhookRow extends Omit<WebhookRecord, "events"> {
 const COLUMNS =
   "id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at";
 
+// The transaction-scoped advisory lock that serialises endpoint creation across nodes.
+const CREATE_LOCK = 0x686f6f6d; // "hoom"
+
 // Another node's endpoint changes reach this one's routing cache within this long at most.
 const ACTIVE_CACHE_MS = 1000;
 
@@ -71,6 +74,8 @@ export function webhookWrites(invalidate: () => void) {
   };
   return {
     async create(db: Db, after: AfterCommit, r: WebhookRecord, maxEndpoints: number): Promise<"created" | "limit_reached"> {
+      // Creates on all nodes take turns (until COMMIT), so two at once cannot both pass max_endpoints.
+      await run(db, "SELECT pg_advisory_xact_lock($1)", [CREATE_LOCK]);
       const n = (await one<{ n: number }>(db, "SELECT COUNT(*) AS n FROM webhooks WHERE deleted_at IS NULL"))?.n ?? 0;
       if (n >= maxEndpoints) return "limit_reached";
       await run(
