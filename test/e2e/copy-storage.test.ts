@@ -250,3 +250,20 @@ describe("after copy-storage, serve on PostgreSQL", () => {
     expect(report.queue_pending).toBeGreaterThanOrEqual(1); // the /down retry, due in an hour
   }, 90_000);
 });
+
+describe("copyStorageCommand on a terminal", () => {
+  test("shows a progress line per batch on stderr and the row counts on stdout", async () => {
+    if (cluster === null) return console.warn(skipped);
+    const { copyStorageCommand } = await import("../../src/cli/copy-storage");
+    const { loadConfig } = await import("../../src/config/load");
+    const { site } = await installation();
+    const url = await cluster.createDatabase("copy_progress");
+    const config = loadConfig(`[storage]\npath = ${JSON.stringify(join(site.dir, "hookd.db"))}`, {});
+    let out = "";
+    let err = "";
+    const code = await copyStorageCommand(config, { url, env: "" }, (s) => void (out += s), (s) => void (err += s), true);
+    expect(code).toBe(0);
+    expect(err).toContain("\r  events: 4 / 4 rows");
+    expect(out).toMatch(/^  events +4 rows$/m);
+  }, 60_000);
+});
