@@ -8,7 +8,7 @@ import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/sto
 import { type AttemptResult, type ClaimedDelivery, type Storage, StorageUnavailableError } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import type { PgCluster } from "../support/postgres";
-import { freePort } from "../support/process";
+import { freePort, waitFor } from "../support/process";
 
 const START = Date.UTC(2030, 0, 1, 12);
 const MIN = 60_000;
@@ -152,6 +152,22 @@ export function postgresNodesContract(cluster: PgCluster): void {
       const nodes = [await node(url, "a"), await node(url, "b")];
       const outs = await Promise.all(Array.from({ length: 10 }, (_, i) => nodes[i % 2]!.idempotency.begin("s", "k", "h", clock.now(), DAY, MIN)));
       expect(outs.filter((o) => o.kind === "started")).toHaveLength(1);
+    });
+
+    test("new work and endpoint changes on one node wake the other and refresh its endpoint list", async () => {
+      const url = await freshUrl();
+      let wakes = 0;
+      const a = await node(url, "a");
+      const b = await openPostgresStorage(url, clock, { route: createRouter(), nodeId: "b", onEnqueued: () => wakes++ });
+      open.push(b);
+      expect(await b.webhooks.active()).toEqual([]);
+      wakes = 0;
+      const id = await endpoint(a);
+      await waitFor(async () => (await b.webhooks.active()).length === 1, 3000, "b sees a's new endpoint");
+      await a.events.insert(buildEvent("a.b", "{}", "api", clock.now()));
+      await waitFor(() => wakes > 0, 3000, "b woken by a's new delivery");
+      await a.webhooks.update(id, { status: "disabled" }, clock.now());
+      await waitFor(async () => (await b.webhooks.active()).length === 0, 3000, "b sees the endpoint disabled");
     });
 
     test("retention run by two nodes at once removes each row once", async () => {

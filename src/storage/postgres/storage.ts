@@ -12,6 +12,7 @@ import { idempotencyWrites } from "./idempotency";
 import { inboundReads, inboundWrites } from "./inbound";
 import { postgresMaintenance } from "./maintenance";
 import { migrate } from "./migrate";
+import { crossNodeNotices } from "./notify";
 import { resourceReads, resourceWrites } from "./resources";
 import { webhookReads, webhookWrites } from "./webhooks";
 
@@ -39,7 +40,8 @@ export function describeUrl(url: string): string {
 /**
  * openPostgresStorage connects a pool, applies migrations (under an advisory lock) and wires the
  * stores: writes go through the group commit, one transaction per batch; reads use the pool and
- * so see only committed rows.
+ * so see only committed rows. Other nodes' new work and endpoint changes arrive over LISTEN/NOTIFY
+ * as `onEnqueued` calls and cache invalidations (./notify.ts).
  */
 export async function openPostgresStorage(url: string, clock: Clock, options: PostgresOptions): Promise<Storage & { migrationsApplied: number[] }> {
   const sql = new SQL({ url, bigint: true, max: options.poolSize ?? 10, connection: { application_name: `hookd ${options.nodeId}` } });
@@ -52,17 +54,26 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
   }
   const commits = new GroupCommit(sql, options.groupCommitMaxBatch ?? 512, options.onBatch);
   const write = <T>(op: (db: Db, after: AfterCommit) => Promise<T>): Promise<T> => commits.run(op);
-  const hooks = {
-    onEnqueued: () => options.onEnqueued?.(),
-    onEventStored: (origin: EventOrigin) => options.onEventStored?.(origin),
-  };
   const route = options.route ?? (() => []);
   const bodies = new BodyCache();
 
   const webhooksR = webhookReads(sql, () => clock.now());
-  const webhooksW = webhookWrites(webhooksR.invalidate);
+  const notices = await crossNodeNotices(sql, { work: () => options.onEnqueued?.(), endpoints: webhooksR.invalidate });
+  // This node's committed changes: acted on here at once, and announced to the other nodes.
+  const hooks = {
+    onEnqueued: () => {
+      options.onEnqueued?.();
+      notices.announce("work");
+    },
+    onEventStored: (origin: EventOrigin) => options.onEventStored?.(origin),
+  };
+  const endpointsChanged = () => {
+    webhooksR.invalidate();
+    notices.announce("endpoints");
+  };
+  const webhooksW = webhookWrites(endpointsChanged);
   const eventsW = eventWrites(route, webhooksR.active, bodies, hooks);
-  const queue = deliveryQueue(bodies, webhooksR.invalidate, hooks.onEnqueued);
+  const queue = deliveryQueue(bodies, endpointsChanged, hooks.onEnqueued);
   const inboundW = inboundWrites((db, after, e) => eventsW.insert(db, after, e));
   const resourcesW = resourceWrites(async (db, after, events) => {
     for (const e of events) await eventsW.insert(db, after, e);
@@ -152,6 +163,7 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
     },
     close: async () => {
       await commits.close();
+      await notices.close();
       await sql.close();
     },
   };
