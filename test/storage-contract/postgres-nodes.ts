@@ -98,6 +98,9 @@ export function postgresNodesContract(cluster: PgCluster): void {
       const theirs = await b.deliveries.claimDue({ now: clock.now(), total: 2, perEndpoint: 10, leaseMs: MIN, owner: "node-b" });
       expect(mine).toHaveLength(2);
       expect(theirs).toHaveLength(2);
+      // Stored by node a: node b has the bodies from the database, not from its cache.
+      for (const d of theirs) expect(d.body).toBe((await b.events.get(d.event_id))!.body);
+      expect(theirs[0]!.body.length).toBeGreaterThan(2);
       await a.close();
       // "node-a2" shares the prefix "node-a" but is another node: its leases are not node-a's.
       const a2 = await node(url, "node-a");

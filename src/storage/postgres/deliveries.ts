@@ -103,10 +103,16 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
         );
         await queue.took(ready.webhook_id, taken.length, now, perEndpoint);
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
-        for (const row of taken) {
-          const body = bodies.get(row.event_id) ?? (await one<{ body: string }>(db, "SELECT body FROM events WHERE id = $1", [row.event_id]))?.body ?? "";
-          claimed.push({ ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body, lease });
-        }
+        for (const row of taken) claimed.push({ ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body: bodies.get(row.event_id) ?? "", lease });
+      }
+      // Events stored by another node are not in this one's cache: their bodies come in one query.
+      const missing = [...new Set(claimed.filter((d) => bodies.get(d.event_id) === undefined).map((d) => d.event_id))];
+      if (missing.length > 0) {
+        const found = await rows<{ id: string; body: string }>(
+          db, `SELECT id, body FROM events WHERE id IN (${missing.map((_, i) => `$${i + 1}`).join(", ")})`, missing,
+        );
+        const byId = new Map(found.map((r) => [r.id, r.body]));
+        for (const d of claimed) if (bodies.get(d.event_id) === undefined) d.body = byId.get(d.event_id) ?? "";
       }
       return claimed;
     },

@@ -43,18 +43,24 @@ export function eventWrites(route: RouteEvent, activeEndpoints: () => Promise<re
     async insert(db: Db, after: AfterCommit, e: EventRecord, options: InsertOptions = {}): Promise<InsertResult> {
       await run(db, `INSERT INTO events (${COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [e.id, e.type, e.origin, e.body, e.created_at]);
       const targets = options.onlyWebhook !== undefined ? [options.onlyWebhook] : route(e, await activeEndpoints());
-      const queue = queueRows(db);
+      const served = await queueRows(db).enqueueAll(targets, e.created_at);
       const deliveryIds: string[] = [];
+      const values: string[] = [];
+      const params: (string | number)[] = [e.id, e.type, e.created_at];
       for (const webhookId of targets) {
-        if (!(await queue.enqueue(webhookId, e.created_at))) continue;
+        if (!served.has(webhookId)) continue;
         const id = newId("dlv");
+        params.push(id, webhookId);
+        values.push(`($${params.length - 1}, $1, $${params.length}, $2, 'pending', $3, $3, $3)`);
+        deliveryIds.push(id);
+      }
+      // One statement for all of the event's deliveries: a round trip per delivery is what bounds a batch.
+      if (values.length > 0) {
         await run(
           db,
-          `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5)`,
-          [id, e.id, webhookId, e.type, e.created_at],
+          `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at) VALUES ${values.join(", ")}`,
+          params,
         );
-        deliveryIds.push(id);
       }
       if (deliveryIds.length > 0) bodies.set(e.id, e.body);
       after(() => {

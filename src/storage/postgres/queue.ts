@@ -7,8 +7,6 @@ const readyAt = (due: string, inFlight = "in_flight", max = "max_in_flight", ser
 const dueOf = "(SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = $1 AND next_attempt_at IS NOT NULL) AS d";
 const minDue = "(SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL)";
 
-const ENQUEUE = `UPDATE delivery_queues SET next_due_at = LEAST(COALESCE(next_due_at, $1), $1),
-  ready_at = ${readyAt("LEAST(COALESCE(next_due_at, $1), $1)")} WHERE webhook_id = $2`;
 const ADJUST = `UPDATE delivery_queues SET in_flight = GREATEST(0, in_flight + $2), next_due_at = d.t,
   ready_at = ${readyAt("d.t", "GREATEST(0, in_flight + $2)")}
   FROM ${dueOf} WHERE webhook_id = $1`;
@@ -39,12 +37,29 @@ const READY = `SELECT webhook_id, in_flight FROM delivery_queues WHERE ready_at 
  */
 export function queueRows(db: Db) {
   return {
-    /** enqueue: a delivery due at `dueAt` was added; false when the endpoint is not served (inactive). */
-    async enqueue(webhookId: string, dueAt: number): Promise<boolean> {
-      const row = await one<{ next_due_at: number | null }>(db, "SELECT next_due_at FROM delivery_queues WHERE webhook_id = $1", [webhookId]);
-      if (!row) return false;
-      if (row.next_due_at === null || row.next_due_at > dueAt) await run(db, ENQUEUE, [dueAt, webhookId]);
-      return true;
+    /**
+     * enqueueAll: deliveries due at `dueAt` are about to be added for `webhookIds`; returns those that
+     * are served (active): two statements whatever the number of endpoints. Rows are locked in id
+     * order, the order every multi-row change here takes, so two nodes storing events cannot deadlock.
+     */
+    async enqueueAll(webhookIds: readonly string[], dueAt: number): Promise<Set<string>> {
+      if (webhookIds.length === 0) return new Set();
+      const list = webhookIds.map((_, i) => `$${i + 1}`).join(", ");
+      const found = await rows<{ webhook_id: string; next_due_at: number | null }>(
+        db, `SELECT webhook_id, next_due_at FROM delivery_queues WHERE webhook_id IN (${list})`, webhookIds,
+      );
+      // With work already due no later, a row would not change: a read is cheaper than a no-op write.
+      const later = found.filter((r) => r.next_due_at === null || r.next_due_at > dueAt).map((r) => r.webhook_id);
+      if (later.length > 0) {
+        const ids = later.map((_, i) => `$${i + 2}`).join(", ");
+        await run(
+          db,
+          `UPDATE delivery_queues SET next_due_at = LEAST(COALESCE(next_due_at, $1), $1), ready_at = ${readyAt("LEAST(COALESCE(next_due_at, $1), $1)")}
+           WHERE webhook_id IN (SELECT webhook_id FROM delivery_queues WHERE webhook_id IN (${ids}) ORDER BY webhook_id FOR UPDATE)`,
+          [dueAt, ...later],
+        );
+      }
+      return new Set(found.map((r) => r.webhook_id));
     },
     refresh: async (webhookId: string) => void (await run(db, ADJUST, [webhookId, 0])),
     returned: async (webhookId: string, n: number) => void (await run(db, ADJUST, [webhookId, -n])),
