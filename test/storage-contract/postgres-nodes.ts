@@ -4,6 +4,7 @@ import { createRouter } from "../../src/delivery/fanout";
 import { decideAttempt } from "../../src/delivery/outcome";
 import { buildEvent } from "../../src/events/envelope";
 import { newId } from "../../src/ids";
+import { toStorageError } from "../../src/storage/postgres/errors";
 import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/storage";
 import { type AttemptResult, type ClaimedDelivery, type Storage, StorageUnavailableError } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
@@ -209,6 +210,23 @@ export function postgresNodesContract(cluster: PgCluster): void {
       let writable = false;
       for (let i = 0; i < 20 && !writable; i++) writable = await s.checkWritable();
       expect(writable).toBe(true);
+    });
+
+    test.each([
+      [{ code: "ERR_POSTGRES_CONNECTION_REFUSED" }, true],
+      [{ code: "ERR_POSTGRES_CONNECTION_CLOSED" }, true],
+      [{ code: "ECONNRESET" }, true],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "57P01" }, true],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "53300" }, true],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "08006" }, true],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "55P03" }, true],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "40P01" }, true],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "23505" }, false],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "42601" }, false],
+      [{ code: "ERR_POSTGRES_SERVER_ERROR", errno: "55P032" }, false],
+      [new Error("plain"), false],
+    ])("%j is an outage: %p", (error, outage) => {
+      expect(toStorageError(error) instanceof StorageUnavailableError).toBe(outage);
     });
 
     test("describe names host, port and database, never the user's password", () => {

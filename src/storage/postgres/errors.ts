@@ -1,8 +1,11 @@
 import { StorageUnavailableError } from "../types";
 
-// SQLSTATE classes that mean "the database is not there right now": connection exceptions (08),
-// insufficient resources (53: too many connections, disk full), and shutdown / crash / cannot connect now (57P01–57P05).
-const OUTAGE_STATES = /^(08|53|57P0)/;
+// SQLSTATEs that mean "the database cannot do this right now", worth a 503 and a retry: connection
+// exceptions (08), insufficient resources (53: too many connections, disk full), shutdown / crash /
+// cannot connect now (57P01–57P05), a lock or statement timeout (55P03, 57014: another node held a row
+// too long), a deadlock or serialization failure (40P01, 40001), a read-only server (25006: a standby
+// after failover).
+const OUTAGE_STATES = /^(08|53|57P0|55P03$|57014$|40P01$|40001$|25006$)/;
 // Bun's own codes for a connection it could not open or lost.
 const OUTAGE_CODES = /^ERR_POSTGRES_(CONNECTION_CLOSED|CONNECTION_REFUSED|CONNECTION_TIMEOUT|IDLE_TIMEOUT|LIFETIME_TIMEOUT|TLS|UNSUPPORTED_AUTHENTICATION|SERVER_CLOSED)/;
 const NET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);

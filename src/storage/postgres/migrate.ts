@@ -14,6 +14,8 @@ const MIGRATION_LOCK = 0x686f6f6b; // "hook"
 export async function migrate(pool: SQL, now: number, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const conn = await pool.reserve();
   try {
+    // Waiting for another node's migration, or a long index build, is not a stuck writer: no timeouts here.
+    await conn.unsafe("SET statement_timeout = 0; SET lock_timeout = 0");
     await conn.unsafe("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
       await conn.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -37,6 +39,7 @@ export async function migrate(pool: SQL, now: number, migrations: readonly Migra
       await conn.unsafe("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
     }
   } finally {
+    await conn.unsafe("RESET statement_timeout; RESET lock_timeout").catch(() => {});
     conn.release();
   }
 }

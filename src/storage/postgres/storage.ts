@@ -31,6 +31,10 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
+// Every write runs inside one batch of one connection: a row another node keeps locked, or a node that
+// hangs mid-transaction, must turn into an error (503, retried) instead of stalling every writer.
+const SESSION = { lock_timeout: "10s", statement_timeout: "60s", idle_in_transaction_session_timeout: "60s" };
+
 /** describeUrl names a database url as host:port/database, never its user or password. */
 export function describeUrl(url: string): string {
   const u = new URL(url);
@@ -44,7 +48,9 @@ export function describeUrl(url: string): string {
  * as `onEnqueued` calls and cache invalidations (./notify.ts).
  */
 export async function openPostgresStorage(url: string, clock: Clock, options: PostgresOptions): Promise<Storage & { migrationsApplied: number[] }> {
-  const sql = new SQL({ url, bigint: true, max: options.poolSize ?? 10, connection: { application_name: `hookd ${options.nodeId}` } });
+  const sql = new SQL({
+    url, bigint: true, max: options.poolSize ?? 10, connection: { ...SESSION, application_name: `hookd ${options.nodeId}`.slice(0, 63) },
+  });
   let migrationsApplied: number[];
   try {
     migrationsApplied = await migrate(sql, clock.now());
