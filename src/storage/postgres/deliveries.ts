@@ -68,9 +68,12 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
     failure_count: row?.failure_count ?? 0,
     failing_since: row?.failing_since ?? null,
   });
+  // Ready rows are updated in endpoint id order, the order every multi-row change takes, so two nodes
+  // settling the same endpoints cannot deadlock.
   const settle = async (db: Db, returnedRows: { webhook_id: string }[]) => {
     const queue = queueRows(db);
-    for (const [webhookId, n] of countBy(returnedRows, (r) => r.webhook_id)) await queue.returned(webhookId, n);
+    const counts = [...countBy(returnedRows, (r) => r.webhook_id)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [webhookId, n] of counts) await queue.returned(webhookId, n);
   };
 
   return {
@@ -122,7 +125,9 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
       const states = new Map<string, EndpointState>();
       const returned: { webhook_id: string }[] = [];
       const queue = queueRows(db);
-      for (const r of results) {
+      // By endpoint (stable, so one endpoint's results keep their order): endpoint rows are locked in id order.
+      const ordered = [...results].sort((a, b) => (a.webhookId < b.webhookId ? -1 : a.webhookId > b.webhookId ? 1 : 0));
+      for (const r of ordered) {
         let state = states.get(r.webhookId);
         if (!state) states.set(r.webhookId, (state = endpointState(await one<EndpointRow>(db, ENDPOINT, [r.webhookId]))));
         const d = decide(r, state);
