@@ -25,7 +25,7 @@ export function toStorageError(error: unknown): unknown {
   return new StorageUnavailableError(`${e.errno ?? e.code}: ${e.message ?? String(error)}`, { cause: error });
 }
 
-/** Async store methods whose failures come out storage-neutral. */
+/** guarded wraps a store's async methods so their failures come out storage-neutral (outages as StorageUnavailableError). */
 export function guarded<T extends object>(store: T): T {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(store)) {

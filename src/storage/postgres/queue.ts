@@ -29,7 +29,7 @@ const READY = `SELECT webhook_id, in_flight FROM delivery_queues WHERE ready_at 
   ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
 /**
- * QueueRows keeps `delivery_queues` as on SQLite (src/storage/sqlite/queue.ts has the why): one ready
+ * queueRows keeps `delivery_queues` as on SQLite (src/storage/sqlite/queue.ts has the why): one ready
  * row per active endpoint, changed in the same transaction as the deliveries it summarises. On
  * PostgreSQL the row is also the endpoint's claim lock: `ready` takes it FOR UPDATE SKIP LOCKED, so
  * claims for one endpoint are serialised across nodes and its in_flight count cannot be raced past
