@@ -86,6 +86,7 @@ export function pgNodes(dbUrl: string, count: number, delivery: string[], prefix
           method,
           headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
           body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(15_000),
         });
         const text = await response.text();
         return { status: response.status, body: text ? JSON.parse(text) : null };
