@@ -24,8 +24,10 @@
  *
  * Nothing is pinned: hookd nodes, PostgreSQL, wrk and the receiver share both cores of this box, so
  * there is no scaling target; beside each figure the bench prints the CPU (from /proc, ÷ wall time,
- * 1.0 = one core) of the hookd processes, all postgres processes, wrk (the load generator), the
- * receiver, and how busy the whole machine was — the reader sees what bounds it.
+ * 1.0 = one core) of the hookd processes, this bench's postgres processes (postmaster and its
+ * children), wrk (the load generator), the receiver, how busy the whole machine was, and how much of
+ * that was not this bench's (other sessions' processes, kernel threads, irq/softirq, steal) — the
+ * reader sees what bounds it.
  * Run: npm run bench:nodes   (or: bun bench/nodes.ts [accept_seconds=4] [deliver_seconds=4] [rounds=3])
  * Needs wrk and PostgreSQL's server binaries (initdb, pg_ctl).
  * Last line: RESULT pg1=… pg2=… pg3=… sqlite=… failover_s=…, where pg<N> and sqlite are durable
@@ -444,7 +446,7 @@ try {
   // How busy the box is before anything of this bench runs: other sessions' tests share these cores.
   const idle = groupMeter({}, false);
   await Bun.sleep(2000);
-  console.log(`before the run: machine ${pct(idle.done().machine)} of ${cores} cores busy over 2 s (other sessions' work; it lands in "other" below)`);
+  console.log(`before the run: machine ${pct(idle.done().machine)} of ${cores} cores busy over 2 s (other sessions' work; during phases it shows as "not ours")`);
   const fsync = measureFsync(root, 200);
   console.log(`PostgreSQL: ${await pg.settings()}; fsync of the data disk (4 KiB write + fsync, 200×): p50 ${fmt(fsync.p50, 2)} ms, p99 ${fmt(fsync.p99, 2)} ms`);
   for (const n of [1, 2, 3] as const) {
