@@ -190,8 +190,9 @@ export async function runPgChaos(options: PgChaosOptions): Promise<PgChaosReport
       const open = receiver.hits.filter((h) => h.node === victim.id && h.answered === null).length;
       // Nobody takes a dead node's leases before they lapse or it restarts: what it holds now is what it had in flight.
       const leased = (await db`SELECT id, lease_owner FROM deliveries WHERE split_part(lease_owner, ' ', 1) = ${victim.id}`) as { id: string; lease_owner: string }[];
-      for (const { id } of leased) leasedAtKill.set(id, [...(leasedAtKill.get(id) ?? []), { node: victim.id, at }]);
       await Bun.sleep(r() * 300);
+      // `at` is when its successor is spawned: the receiver may stamp a request the dead node sent a little after the kill.
+      for (const { id } of leased) leasedAtKill.set(id, [...(leasedAtKill.get(id) ?? []), { node: victim.id, at: now() }]);
       const began = performance.now();
       await victim.start();
       // Its restart must release every lease it held when it died (a token of the dead run still on a row = not
