@@ -25,6 +25,9 @@ export interface SchedulerOptions extends DispatchSettings {
 
 // A storage outage while claiming is retried after this long instead of spinning.
 const CLAIM_ERROR_BACKOFF_MS = 1000;
+// Recording a batch of results that failed on a storage outage is tried this many more times, this far apart (× try).
+const RECORD_RETRIES = 3;
+const RECORD_RETRY_MS = 200;
 
 /**
  * DeliveryScheduler drives deliveries through the storage queue. It claims whenever it is woken (new
@@ -41,9 +44,12 @@ export class DeliveryScheduler {
   private wakeQueued = false;
   private stopped = true;
   private cancelTimer: (() => void) | null = null;
+  // Claims wait until this node's leases from before a restart are released; retried on its own timer.
+  private leasesReleased = false;
+  private cancelReleaseRetry: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   // Attempt results finished in the same turn of the event loop are recorded in one storage call.
-  private completions: { result: AttemptResult; done: (error?: unknown) => void }[] = [];
+  private completions: { result: AttemptResult; done: (error?: unknown) => void; tries: number }[] = [];
   private completionsQueued = false;
   private readonly leaseMs: number;
 
@@ -63,10 +69,28 @@ export class DeliveryScheduler {
 
   /** start releases leases this node left when it died mid-attempt, then starts claiming. */
   async start(): Promise<void> {
-    const released = await this.o.storage.deliveries.releaseAbandoned(this.o.owner, this.o.clock.now());
-    if (released > 0) this.o.log.warn("released deliveries leased by a previous process", { count: released });
     this.stopped = false;
-    this.wake();
+    if (await this.releaseAbandoned()) this.wake();
+  }
+
+  /**
+   * releaseAbandoned frees this node's leases from before a crash. A storage outage here must not end
+   * the process (it already answers requests): it is retried until it works, and claims wait for it.
+   */
+  private async releaseAbandoned(): Promise<boolean> {
+    try {
+      const released = await this.o.storage.deliveries.releaseAbandoned(this.o.owner, this.o.clock.now());
+      if (released > 0) this.o.log.warn("released deliveries leased by a previous process", { count: released });
+      this.leasesReleased = true;
+      return true;
+    } catch (error) {
+      this.o.log.error("releasing leases from before a restart failed; retrying", { error });
+      this.cancelReleaseRetry = this.o.clock.setTimer(CLAIM_ERROR_BACKOFF_MS, () => {
+        this.cancelReleaseRetry = null;
+        if (!this.stopped) void this.releaseAbandoned().then((done) => done && this.wake());
+      });
+      return false;
+    }
   }
 
   /** wake asks for a claim round soon; many wakes in one turn of the event loop make one round. */
@@ -84,6 +108,8 @@ export class DeliveryScheduler {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    this.cancelReleaseRetry?.();
+    this.cancelReleaseRetry = null;
     // A claim already queued commits after this point; it releases what it got instead of sending.
     await this.claimRound;
     if (this.inFlight > 0) {
@@ -98,7 +124,7 @@ export class DeliveryScheduler {
   }
 
   private tick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || !this.leasesReleased) return Promise.resolve();
     if (this.claiming) {
       this.again = true;
       return this.claimRound;
@@ -188,7 +214,7 @@ export class DeliveryScheduler {
   /** record queues a result for the next batched complete() and resolves once it is durable. */
   private record(result: AttemptResult): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.completions.push({ result, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.completions.push({ result, done: (error) => (error === undefined ? resolve() : reject(error)), tries: 0 });
       if (this.completionsQueued) return;
       this.completionsQueued = true;
       setImmediate(() => this.flushCompletions());
@@ -215,7 +241,19 @@ export class DeliveryScheduler {
         for (const c of batch) c.done();
       })
       .catch((error: unknown) => {
-        for (const c of batch) c.done(error ?? new Error("recording attempts failed"));
+        // A transient outage (a deadlock between nodes, a database restart) rolled the batch back whole:
+        // record it again shortly rather than leave the deliveries leased until their leases lapse.
+        // Recording twice is harmless: a result whose lease is no longer held is dropped as stale.
+        const again = batch.filter((c) => c.tries < RECORD_RETRIES && (error as Error | null)?.name === "StorageUnavailableError");
+        for (const c of batch) if (!again.includes(c)) c.done(error ?? new Error("recording attempts failed"));
+        if (again.length === 0) return;
+        this.o.clock.setTimer(RECORD_RETRY_MS * (again[0]!.tries + 1), () => {
+          for (const c of again) this.completions.push({ ...c, tries: c.tries + 1 });
+          if (!this.completionsQueued) {
+            this.completionsQueued = true;
+            setImmediate(() => this.flushCompletions());
+          }
+        });
       });
   }
 }

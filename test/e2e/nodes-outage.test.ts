@@ -15,13 +15,11 @@ if (typeof cluster === "string") {
 } else {
   afterAll(() => cluster.stop());
 
-  // BUG (found by chaos-pg): `hookd serve` listens and answers /readyz 200 before `scheduler.start()`
-  // has released the node's earlier leases (src/app.ts: listener, then `await scheduler.start()`, whose
-  // releaseAbandoned is not retried). When that release fails — here the database restarts while it
-  // waits for a row lock, 57P01 "terminating connection due to administrator command" from the group
-  // commit — the whole process exits 1 after having been ready, and the leases stay until they lapse.
-  // Marked todo so the suite stays green; it passes once a failed start-time release is retried.
-  test.todo("a node whose start-time lease release meets a database restart stays up, releases its leases and delivers", async () => {
+  // Found by chaos-pg: `hookd serve` answers /readyz before the scheduler has released the node's
+  // earlier leases; when that release fails (the database restarts while it waits for a row lock) the
+  // process used to exit 1 after having been ready. The scheduler now retries the release until it
+  // works and claims nothing before it has.
+  test("a node whose start-time lease release meets a database restart stays up, releases its leases and delivers", async () => {
     const url = await cluster.createDatabase("start_outage");
     const receiver = startHitReceiver();
     let holdMs = 5000;
