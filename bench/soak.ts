@@ -558,7 +558,7 @@ async function main(): Promise<void> {
     );
     if (third < 120) {
       console.log(
-        "note: hookd's event-body cache (src/storage/sqlite/body-cache.ts, 16 MiB of body text, about 35 MiB of RSS) fills in about 100 s at 300 events/s; " +
+        "note: hookd's event-body cache (src/storage/body-cache.ts, 16 MiB of body text, about 35 MiB of RSS) fills in about 100 s at 300 events/s; " +
           "in a run shorter than about 6 min that filling falls in the middle or last third and shows as RSS growth",
       );
     }

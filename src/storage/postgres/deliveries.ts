@@ -1,7 +1,7 @@
 import type {
   AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef,
 } from "../types";
-import type { BodyCache } from "./body-cache";
+import type { BodyCache } from "../body-cache";
 import { type Db, one, rows, run } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { queueRows } from "./queue";

@@ -1,5 +1,5 @@
 import { newId } from "../../ids";
-import type { BodyCache } from "./body-cache";
+import type { BodyCache } from "../body-cache";
 import type { ActiveEndpoint, EventOrigin, EventQuery, EventRecord, InsertOptions, InsertResult, RouteEvent } from "../types";
 import { type Db, one, rows, run } from "./client";
 import type { AfterCommit } from "./group-commit";

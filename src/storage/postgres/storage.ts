@@ -1,6 +1,6 @@
 import { SQL } from "bun";
 import type { Clock } from "../../clock";
-import { BodyCache } from "./body-cache";
+import { BodyCache } from "../body-cache";
 import type { EventOrigin, RouteEvent, Storage, StorageFacts, Tx } from "../types";
 import { type Db, one, run } from "./client";
 import { deliveryReads } from "./delivery-reads";

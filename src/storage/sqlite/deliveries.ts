@@ -3,7 +3,7 @@ import type {
   AttemptResult, AttemptRow, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryQuery, DeliveryRecord,
   DeliveryStatus, EndpointState, LeaseRef,
 } from "../types";
-import type { BodyCache } from "./body-cache";
+import type { BodyCache } from "../body-cache";
 import type { AfterCommit } from "./group-commit";
 import type { QueueRows } from "./queue";
 import { whereClause } from "./where";

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../../ids";
 import type { ActiveEndpoint, EventOrigin, EventQuery, EventRecord, InsertOptions, InsertResult, RouteEvent } from "../types";
-import type { BodyCache } from "./body-cache";
+import type { BodyCache } from "../body-cache";
 import type { AfterCommit } from "./group-commit";
 import type { QueueRows } from "./queue";
 import { whereClause } from "./where";

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import type { Clock } from "../../clock";
 import type { EventOrigin, RouteEvent, Storage, Tx } from "../types";
-import { BodyCache } from "./body-cache";
+import { BodyCache } from "../body-cache";
 import { deliveryQueue, deliveryReads } from "./deliveries";
 import { guarded, toStorageError } from "./errors";
 import { eventReads, eventWrites } from "./events";
