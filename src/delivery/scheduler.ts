@@ -26,8 +26,8 @@ export interface SchedulerOptions extends DispatchSettings {
 // A storage outage while claiming is retried after this long instead of spinning.
 const CLAIM_ERROR_BACKOFF_MS = 1000;
 // Recording a batch of results that failed on a storage outage is tried this many more times, this far apart (× try).
-const RECORD_RETRIES = 3;
-const RECORD_RETRY_MS = 200;
+const RECORD_RETRIES = 5;
+const RECORD_RETRY_MS = 250;
 
 /**
  * DeliveryScheduler drives deliveries through the storage queue. It claims whenever it is woken (new
