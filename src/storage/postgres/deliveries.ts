@@ -1,3 +1,4 @@
+import { countBy } from "../guarded";
 import type {
   AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef,
 } from "../types";
@@ -210,11 +211,4 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
       return n;
     },
   };
-}
-
-/** countBy counts rows per key (several leases of one endpoint settle its ready row once). */
-function countBy<T>(list: readonly T[], key: (row: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const row of list) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1);
-  return counts;
 }

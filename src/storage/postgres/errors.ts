@@ -1,3 +1,4 @@
+import { guardedStore } from "../guarded";
 import { StorageUnavailableError } from "../types";
 
 // SQLSTATEs that mean "the database cannot do this right now", worth a 503 and a retry: connection
@@ -27,18 +28,5 @@ export function toStorageError(error: unknown): unknown {
 
 /** guarded wraps a store's async methods so their failures come out storage-neutral (outages as StorageUnavailableError). */
 export function guarded<T extends object>(store: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(store)) {
-    out[name] =
-      typeof value === "function"
-        ? async (...args: unknown[]) => {
-            try {
-              return await (value as (...a: unknown[]) => unknown)(...args);
-            } catch (error) {
-              throw toStorageError(error);
-            }
-          }
-        : value;
-  }
-  return out as T;
+  return guardedStore(store, toStorageError) as T;
 }

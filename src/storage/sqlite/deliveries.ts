@@ -1,3 +1,4 @@
+import { countBy } from "../guarded";
 import type { Database } from "bun:sqlite";
 import type {
   AttemptResult, AttemptRow, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryQuery, DeliveryRecord,
@@ -278,11 +279,4 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
       return n;
     },
   };
-}
-
-/** countBy counts rows per key (several leases of one endpoint settle its ready row once). */
-function countBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const row of rows) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1);
-  return counts;
 }

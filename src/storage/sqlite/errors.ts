@@ -1,3 +1,4 @@
+import { type Async, guardedStore } from "../guarded";
 import { StorageUnavailableError } from "../types";
 
 const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL|PERM|NOMEM|INTERRUPT)/;
@@ -17,23 +18,7 @@ export function toStorageError(error: unknown): unknown {
   return error;
 }
 
-/** Async is a store whose methods answer with Promises (the storage contract) whatever the driver does. */
-export type Async<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K] };
-
 /** guarded makes every method of a synchronous store async, its failures coming out as storage-neutral errors. */
 export function guarded<T extends object>(store: T): Async<T> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(store)) {
-    out[name] =
-      typeof value === "function"
-        ? async (...args: unknown[]) => {
-            try {
-              return await (value as (...a: unknown[]) => unknown)(...args);
-            } catch (error) {
-              throw toStorageError(error);
-            }
-          }
-        : value;
-  }
-  return out as Async<T>;
+  return guardedStore(store, toStorageError);
 }
