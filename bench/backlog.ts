@@ -108,7 +108,7 @@ try {
     let claimed = 0;
     for (let i = 0; i < WARMUP + CLAIMS; i++) {
       const started = performance.now();
-      const batch = await storage.deliveries.claimDue({ now: Date.now(), total: BATCH, perEndpoint: 1 << 30, leaseMs: LEASE_MS, owner: "bench" });
+      const batch = await storage.deliveries.claimDue({ now: Date.now(), total: BATCH, perEndpoint: 1 << 30, leaseMs: () => LEASE_MS, owner: "bench" });
       const ms = performance.now() - started;
       if (batch.length !== BATCH) throw new Error(`claim ${i} at ${size}: got ${batch.length}, expected ${BATCH}`);
       if (i >= WARMUP) {

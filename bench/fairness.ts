@@ -20,6 +20,7 @@ import { newId } from "../src/ids.ts";
 import { migrate } from "../src/storage/sqlite/migrate.ts";
 import { openDatabase } from "../src/storage/sqlite/open.ts";
 import { openSqliteStorage } from "../src/storage/sqlite/storage.ts";
+import { ENDPOINT_OPTION_DEFAULTS } from "../src/storage/types.ts";
 import { fmt, load, machine, percentile, startHookd, waitUntil, wallNow } from "./support.ts";
 
 const BACKLOG = Number(process.argv[2] ?? 1_000_000);
@@ -109,10 +110,10 @@ try {
   const b = newId("wh");
   const now = Date.now();
   await storage.webhooks.create(
-    { id: b, url: `http://127.0.0.1:${fast.port}/b`, events: ["fair.b"], description: "B: idle", status: "active", secret: SECRET, failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now },
+    { id: b, url: `http://127.0.0.1:${fast.port}/b`, events: ["fair.b"], description: "B: idle", status: "active", secret: SECRET, failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now, ...ENDPOINT_OPTION_DEFAULTS },
     10,
   );
-  const claim = () => storage.deliveries.claimDue({ now: Date.now(), total: TOTAL, perEndpoint: PER_ENDPOINT, leaseMs: LEASE_MS, owner: "bench" });
+  const claim = () => storage.deliveries.claimDue({ now: Date.now(), total: TOTAL, perEndpoint: PER_ENDPOINT, leaseMs: () => LEASE_MS, owner: "bench" });
   const first = await claim();
   if (first.length !== PER_ENDPOINT) throw new Error(`A should fill its ${PER_ENDPOINT} slots, got ${first.length}`);
   const skipping: number[] = [];
@@ -143,7 +144,7 @@ try {
   await Promise.all(
     many.map((id) =>
       storage.webhooks.create(
-        { id, url: `http://127.0.0.1:${fast.port}/full`, events: ["fair.full"], description: "", status: "active", secret: SECRET, failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now },
+        { id, url: `http://127.0.0.1:${fast.port}/full`, events: ["fair.full"], description: "", status: "active", secret: SECRET, failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now, ...ENDPOINT_OPTION_DEFAULTS },
         FULL_ENDPOINTS + 10,
       ),
     ),
@@ -151,13 +152,13 @@ try {
   for (let k = 0; k < 2; k++) {
     await Promise.all(many.map((id) => storage.events.insert({ id: newId("evt"), type: "fair.full", origin: "api", body: "{}", created_at: Date.now() }, { onlyWebhook: id })));
   }
-  const fill = await storage.deliveries.claimDue({ now: Date.now(), total: FULL_ENDPOINTS * 2, perEndpoint: 1, leaseMs: LEASE_MS, owner: "bench" });
+  const fill = await storage.deliveries.claimDue({ now: Date.now(), total: FULL_ENDPOINTS * 2, perEndpoint: 1, leaseMs: () => LEASE_MS, owner: "bench" });
   if (fill.length !== FULL_ENDPOINTS) throw new Error(`each of ${FULL_ENDPOINTS} endpoints should take one, got ${fill.length}`);
   const fullRounds: number[] = [];
   const wakeReads: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     let started = performance.now();
-    const got = await storage.deliveries.claimDue({ now: Date.now(), total: TOTAL, perEndpoint: 1, leaseMs: LEASE_MS, owner: "bench" });
+    const got = await storage.deliveries.claimDue({ now: Date.now(), total: TOTAL, perEndpoint: 1, leaseMs: () => LEASE_MS, owner: "bench" });
     fullRounds.push(performance.now() - started);
     if (got.length !== 0) throw new Error(`every endpoint is at its limit; the round should claim nothing, got ${got.length}`);
     started = performance.now();

@@ -15,7 +15,9 @@ import { uiRoutes } from "./ui/routes";
 import { createLogger, type Logger } from "./log";
 import { DeliveryScheduler } from "./delivery/scheduler";
 import { type Resolver, systemResolver } from "./delivery/resolver";
-import { createSender } from "./delivery/sender";
+import { ClientTlsError } from "./delivery/client-tls";
+import { TOKEN_TIMEOUT_MS } from "./delivery/oauth2";
+import { createSender, type DeliveryProfiles, type Sender } from "./delivery/sender";
 import { createRouter } from "./delivery/fanout";
 import { type OpenedStorage, openStorage, StorageOpenError } from "./storage/open";
 import type { Storage } from "./storage/types";
@@ -46,6 +48,11 @@ export interface RunningApp {
   readonly scheduler: DeliveryScheduler;
   /** reloadTls re-reads tls_cert/tls_key (SIGHUP). */
   reloadTls(): Promise<"reloaded" | "no_tls" | "failed">;
+  /**
+   * reloadDeliveryProfiles re-reads the client TLS profiles' files (SIGHUP); a file that fails keeps its old
+   * contents and is logged. With `profiles` (a reloaded config) the profile definitions are swapped too.
+   */
+  reloadDeliveryProfiles(profiles?: DeliveryProfiles): void;
   stop(): Promise<void>;
 }
 
@@ -97,6 +104,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     catalogue,
     targets: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
     maxEndpoints: config.delivery.max_endpoints,
+    deliveryProfiles: () => ({ client_tls: config.delivery.client_tls, oauth2: config.delivery.oauth2 }),
     metrics,
   });
   const http = buildHttp({
@@ -122,11 +130,22 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       onOutcome: metrics.inboundRequest,
     }),
   });
-  const sender = createSender({
-    resolver: options.resolver ?? systemResolver,
-    policy: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
-    proxy: config.delivery.proxy,
-  });
+  let sender: Sender;
+  try {
+    sender = createSender({
+      resolver: options.resolver ?? systemResolver,
+      policy: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
+      proxy: config.delivery.proxy,
+      profiles: config.delivery,
+      log,
+      now: () => clock.now(),
+      tokenTimeoutMs: TOKEN_TIMEOUT_MS,
+    });
+  } catch (error) {
+    // A client certificate that cannot be read or does not match its key fails the boot, naming the key.
+    await storage.close();
+    throw error instanceof ClientTlsError ? new StartError(error.message) : error;
+  }
   const scheduler = new DeliveryScheduler({
     storage,
     send: (request) => sender.send(request),
@@ -142,6 +161,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     userAgent: config.delivery.user_agent,
     disableAfterMs: config.delivery.disable_after,
     random: options.random,
+    tokenTimeoutMs: TOKEN_TIMEOUT_MS,
     onAttempt: metrics.attemptMade,
   });
   const listen = options.listen ?? config.server.listen;
@@ -173,6 +193,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         log.error("TLS certificate reload failed; the previous certificate stays in use", { error });
         return "failed";
       }
+    },
+    reloadDeliveryProfiles(profiles) {
+      sender.reload(profiles);
     },
     async stop() {
       if (stopped) return;

@@ -4,6 +4,7 @@ import { isoTime, isoTimeOrNull } from "../clock";
 import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId } from "../ids";
+import { LANE_WAITING } from "../storage/delivery-types";
 import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
@@ -13,7 +14,10 @@ import { ID_PARAMS, parseEnumQuery, queryEnum } from "./schemas";
 
 const STATUSES: readonly DeliveryStatus[] = ["pending", "failed", "delivered", "expired"];
 
-/** deliveryJson is the public view of a delivery (SPEC §6 fields). */
+/**
+ * deliveryJson is the public view of a delivery (SPEC §6 fields). A FIFO delivery waiting behind its
+ * lane's head has no due time yet (next_attempt_at null); `sequence` is its lane position (null when unordered).
+ */
 export function deliveryJson(d: DeliveryRecord) {
   return {
     id: d.id,
@@ -22,8 +26,9 @@ export function deliveryJson(d: DeliveryRecord) {
     event_type: d.event_type,
     status: d.status,
     attempts: d.attempts,
-    next_attempt_at: isoTimeOrNull(d.next_attempt_at),
+    next_attempt_at: d.next_attempt_at === LANE_WAITING ? null : isoTimeOrNull(d.next_attempt_at),
     in_flight: d.leased,
+    sequence: d.sequence ?? null,
     last_status_code: d.last_status_code,
     last_response: d.last_response,
     last_error: d.last_error,

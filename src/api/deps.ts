@@ -3,6 +3,7 @@ import type { EventCatalogue } from "../events/types";
 import type { Logger } from "../log";
 import type { TargetPolicy } from "../security/targets";
 import type { Storage } from "../storage/types";
+import type { DeliveryProfiles } from "./webhook-options";
 
 /** ApiDeps is what the admin routes may use: storage through its interface, never the database. */
 export interface ApiDeps {
@@ -12,4 +13,6 @@ export interface ApiDeps {
   readonly catalogue: EventCatalogue;
   readonly targets: TargetPolicy;
   readonly maxEndpoints: number;
+  /** deliveryProfiles gives the configured client_tls/oauth2 profiles as of now (they may be reloaded). */
+  readonly deliveryProfiles: () => DeliveryProfiles;
 }

@@ -9,12 +9,13 @@ import { ApiError, type ErrorDetail } from "../http/errors";
 import { issuesToDetails } from "../http/validation";
 import { newId, isId } from "../ids";
 import { checkEndpointUrl } from "../security/targets";
-import type { WebhookPatch, WebhookRecord } from "../storage/types";
+import { ENDPOINT_OPTION_DEFAULTS, type WebhookPatch, type WebhookRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
 import { ERRORS, int, nullable, object, ok, one, optionalJsonBody, page, responses, str, WEBHOOK, WEBHOOK_WITH_SECRET } from "./openapi";
 import { boundedString, EVENT_FILTERS, ID_PARAMS, parseTimestamp, strict } from "./schemas";
+import { checkOptions, OPTION_BODY, optionsJson } from "./webhook-options";
 
 // The old secret keeps signing webhook-signature this long, so receivers can switch without losing deliveries.
 const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -39,12 +40,13 @@ const RECOVER_BODY = strict({ since: v.pipe(v.string("must be a string"), v.desc
 const URL_FIELD = v.pipe(boundedString(1, 2048), v.description("where deliveries are POSTed"));
 const DESCRIPTION = boundedString(0, 500);
 
-const CREATE_BODY = strict({ url: URL_FIELD, events: EVENT_FILTERS, description: v.optional(DESCRIPTION) });
+const CREATE_BODY = strict({ url: URL_FIELD, events: EVENT_FILTERS, description: v.optional(DESCRIPTION), ...OPTION_BODY });
 const PATCH_BODY = strict({
   url: v.optional(URL_FIELD),
   events: v.optional(EVENT_FILTERS),
   description: v.optional(DESCRIPTION),
   status: v.optional(v.picklist(["active", "disabled"], 'must be "active" or "disabled"')),
+  ...OPTION_BODY,
 });
 
 /** normalizeUrl stores the URL as the sender will parse it (no ambiguity about the host, e.g. with backslashes) and without a fragment, which is never sent. */
@@ -59,7 +61,12 @@ export function newSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
 }
 
-/** webhookJson is the public view of an endpoint: never the secret. */
+/** normalizedOrNull is the URL as stored, or null when it does not parse (reported by checkEndpointUrl). */
+function normalizedOrNull(url: string): string | null {
+  return URL.canParse(url) ? normalizeUrl(url) : null;
+}
+
+/** webhookJson is the public view of an endpoint: never the secret, sensitive header values masked (SPEC §9). */
 export function webhookJson(w: WebhookRecord) {
   return {
     id: w.id,
@@ -67,6 +74,7 @@ export function webhookJson(w: WebhookRecord) {
     events: w.events,
     description: w.description,
     status: w.status,
+    ...optionsJson(w),
     failure_count: w.failure_count,
     last_failure_at: w.last_failure_at === null ? null : isoTime(w.last_failure_at),
     failing_since: w.failing_since === null ? null : isoTime(w.failing_since),
@@ -102,12 +110,13 @@ export function webhookRoutes(deps: ApiDeps) {
     .post(
       "/v1/webhooks",
       async ({ body, request }) => {
-        rejectIfAny(problems(body));
+        const options = checkOptions({ body, before: null, url: normalizedOrNull(body.url), profiles: deps.deliveryProfiles() });
+        rejectIfAny([...problems(body), ...options.details]);
         const now = deps.clock.now();
         const record: WebhookRecord = {
           id: newId("wh"), url: normalizeUrl(body.url), events: [...new Set(body.events)], description: body.description ?? "",
           status: "active", secret: newSecret(), failure_count: 0, last_failure_at: null, failing_since: null,
-          created_at: now, updated_at: now,
+          created_at: now, updated_at: now, ...ENDPOINT_OPTION_DEFAULTS, ...options.patch,
         };
         const answer = JSON.stringify({ data: { ...webhookJson(record), secret: record.secret } });
         const recordAnswer = contextOf(request).recordAnswer;
@@ -144,12 +153,16 @@ export function webhookRoutes(deps: ApiDeps) {
     .patch(
       "/v1/webhooks/:id",
       async ({ params, body, request }) => {
-        await find(params.id);
-        rejectIfAny(problems(body));
+        const before = await find(params.id);
+        const url = body.url === undefined ? before.url : normalizedOrNull(body.url);
+        const options = checkOptions({ body, before, url, profiles: deps.deliveryProfiles() });
+        rejectIfAny([...problems(body), ...options.details]);
         const patch: WebhookPatch = {
-          ...body,
           url: body.url === undefined ? undefined : normalizeUrl(body.url),
           events: body.events ? [...new Set(body.events)] : undefined,
+          description: body.description,
+          status: body.status,
+          ...options.patch,
         };
         const updated = await deps.storage.webhooks.update(params.id, patch, deps.clock.now());
         if (!updated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
@@ -161,7 +174,7 @@ export function webhookRoutes(deps: ApiDeps) {
         body: PATCH_BODY,
         parse: "json",
         detail: {
-          summary: "Change url, events, description or status",
+          summary: "Change url, events, description, status or delivery options (null clears an option)",
           tags: ["webhooks"],
           responses: responses(ok(200, "the endpoint as changed", one(WEBHOOK)), ...ERRORS.admin, ...ERRORS.body, ...ERRORS.byId),
         },

@@ -34,9 +34,11 @@ export async function serveCommand(config: Config, configPath: string): Promise<
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
     // SIGHUP (systemctl reload) swaps in a renewed certificate; without TLS there is nothing to reload.
+    // Client certificates (mTLS profiles) are re-read too; one that fails keeps its old contents.
     process.on("SIGHUP", () => {
+      app.reloadDeliveryProfiles();
       void app.reloadTls().then((outcome) => {
-        if (outcome === "no_tls") log.info("SIGHUP received; no TLS certificate is configured, nothing to reload");
+        if (outcome === "no_tls") log.info("SIGHUP received; no server TLS certificate is configured, nothing to reload there");
       });
     });
   });

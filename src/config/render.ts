@@ -1,6 +1,6 @@
 import type { IpSet } from "../net/cidr";
 import { formatDuration, formatRateLimit, formatSize } from "./duration";
-import type { ApiKey, Config, Source } from "./types";
+import type { ApiKey, ClientTlsProfile, Config, OAuth2Profile, Source } from "./types";
 import { maskDatabaseUrl } from "./storage";
 import { formatListen, maskProxy } from "./values";
 
@@ -47,6 +47,8 @@ export function renderEffectiveConfig(config: Config): string {
       ["user_agent", str(delivery.user_agent)],
       ["proxy", str(maskProxy(delivery.proxy))],
     ]),
+    ...delivery.client_tls.map(clientTls),
+    ...delivery.oauth2.map(oauth2),
     table("[retention]", [
       ["deliveries", str(formatDuration(retention.deliveries))],
       ["events", str(formatDuration(retention.events))],
@@ -75,6 +77,29 @@ function source(s: Source): string {
     ["rate_limit", str(formatRateLimit(s.rate_limit))],
     ["dedupe_header", str(s.dedupe_header)],
     ["allow_origins", strs(s.allow_origins)],
+  ]);
+}
+
+function clientTls(p: ClientTlsProfile): string {
+  return table("[[delivery.client_tls]]", [
+    ["name", str(p.name)],
+    ["cert", str(p.cert)],
+    ["key", str(p.key)],
+    ["ca", str(p.ca)],
+  ]);
+}
+
+function oauth2(p: OAuth2Profile): string {
+  return table("[[delivery.oauth2]]", [
+    ["name", str(p.name)],
+    ["token_url", str(p.token_url)],
+    ["client_id", str(p.client_id)],
+    // Like a source's secret: the variable's name, or the inline value masked.
+    p.client_secret_env !== "" ? ["client_secret_env", str(p.client_secret_env)] : ["client_secret", str(MASK)],
+    ["scope", str(p.scope)],
+    ["audience", str(p.audience)],
+    ["auth_method", str(p.auth_method)],
+    ["allow_urls", strs(p.allow_urls)],
   ]);
 }
 

@@ -1,10 +1,11 @@
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { isBuiltInType } from "../events/types";
 import { hashApiKey } from "../security/api-keys";
 import * as v from "valibot";
 import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
 import { formatSize } from "./duration";
+import { pemFileProblem } from "./pem";
+import { profileLists, tokenUrlRule } from "./profiles";
 import { sourceSchema } from "./sources";
 import { storageSchema } from "./storage";
 import { LOG_LEVELS, type ApiKey, type Config, type Env } from "./types";
@@ -97,7 +98,7 @@ const events = table(
   (e): Config["events"] => e,
 );
 
-function delivery(version: string) {
+function delivery(env: Env, version: string) {
   return table(
     {
       timeout: v.optional(duration(true), "10s"),
@@ -110,6 +111,7 @@ function delivery(version: string) {
       disable_after: v.optional(duration(), "5d"),
       user_agent: checkedText("hookd/<version>", headerValueProblem),
       proxy: checkedText("", proxyProblem),
+      ...profileLists(env),
     },
     [
       {
@@ -120,6 +122,7 @@ function delivery(version: string) {
           }
         },
       },
+      tokenUrlRule,
     ],
     (d): Config["delivery"] => ({ ...d, user_agent: d.user_agent.replaceAll("<version>", version) }),
   );
@@ -149,7 +152,7 @@ export function configSchema(env: Env, version: string) {
       storage: v.optional(storageSchema(env), {}),
       api: v.optional(api(env), {}),
       events: v.optional(events, {}),
-      delivery: v.optional(delivery(version), {}),
+      delivery: v.optional(delivery(env, version), {}),
       retention: v.optional(retention, {}),
       log: v.optional(log, {}),
       sources: uniqueList(sourceSchema(env), [], "id", (first) => `also sources[${first}].id`),
@@ -170,15 +173,4 @@ export function configSchema(env: Env, version: string) {
     ],
     (c): Config => c,
   );
-}
-
-/** pemFileProblem checks at load time that a certificate or key file can be read and looks like PEM, so serve never starts half-configured. */
-function pemFileProblem(path: string): string | null {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    return `cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-  }
-  return text.includes("-----BEGIN ") ? null : `${JSON.stringify(path)} is not a PEM file (no "-----BEGIN" line)`;
 }

@@ -7,6 +7,9 @@ export function inlineSecrets(config: Config): string[] {
   config.sources.forEach((s, i) => {
     if (s.secret !== "" && s.secret_env === "") out.push(`sources[${i}].secret`);
   });
+  config.delivery.oauth2.forEach((p, i) => {
+    if (p.client_secret_env === "") out.push(`delivery.oauth2[${i}].client_secret`);
+  });
   if (config.storage.url_env === "" && databaseUrlHasPassword(config.storage.url)) out.push("storage.url");
   const proxy = URL.parse(config.delivery.proxy);
   if (proxy !== null && (proxy.username !== "" || proxy.password !== "")) out.push("delivery.proxy");

@@ -47,6 +47,33 @@ export interface ApiKey {
   readonly hash: string;
 }
 
+/** ClientTlsProfile is one `[[delivery.client_tls]]`: PEM paths (read at start and on SIGHUP by the sender). */
+export interface ClientTlsProfile {
+  readonly name: string;
+  readonly cert: string;
+  readonly key: string;
+  /** ca: "" = the system roots; else a PEM bundle that replaces them. */
+  readonly ca: string;
+}
+
+/** OAUTH2_AUTH_METHODS: client_secret_basic ("basic") or client_secret_post ("post"). */
+export const OAUTH2_AUTH_METHODS = ["basic", "post"] as const;
+
+/** OAuth2Profile is one `[[delivery.oauth2]]` with its client secret resolved (never log it). */
+export interface OAuth2Profile {
+  readonly name: string;
+  readonly token_url: string;
+  readonly client_id: string;
+  readonly client_secret: string;
+  /** client_secret_env names the variable the secret came from; "" when inline. */
+  readonly client_secret_env: string;
+  readonly scope: string;
+  readonly audience: string;
+  readonly auth_method: (typeof OAUTH2_AUTH_METHODS)[number];
+  /** allow_urls: URL prefixes an endpoint must start with to use this profile (create/PATCH and send). */
+  readonly allow_urls: readonly string[];
+}
+
 /** StorageConfig is `[storage]`: SQLite at `path`, or PostgreSQL at `url` (inline or from `$url_env`). */
 export interface StorageConfig {
   readonly backend: "sqlite" | "postgres";
@@ -89,6 +116,8 @@ export interface Config {
     readonly disable_after: number;
     readonly user_agent: string;
     readonly proxy: string;
+    readonly client_tls: readonly ClientTlsProfile[];
+    readonly oauth2: readonly OAuth2Profile[];
   };
   readonly retention: {
     readonly deliveries: number;

@@ -31,6 +31,12 @@ export function keyHashProblem(hash: string): string | null {
   return `is not a key hash (value not shown; expected "sha256:" and 64 lowercase hex digits; make one with \`hookd hash-key\`)`;
 }
 
+/** profileNameProblem accepts `[[delivery.client_tls]]` / `[[delivery.oauth2]]` names: endpoints refer to them and logs show them. */
+export function profileNameProblem(name: string): string | null {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) return null;
+  return `${JSON.stringify(name)} is not a profile name (1-64 of letters, digits, ., _ and -, starting with a letter or digit)`;
+}
+
 /** headerNameProblem accepts HTTP header names (RFC 9110 tokens). */
 export function headerNameProblem(name: string): string | null {
   if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return null;

@@ -3,6 +3,7 @@ import { newId } from "../ids";
 import type { AttemptResult, ClaimedDelivery } from "../storage/types";
 import { nextRetryDelay, parseRetryAfter } from "./backoff";
 import type { SendOutcome, SendRequest } from "./sender";
+import { mergeHeaders } from "./headers";
 import { deliveryHeaders } from "./sign";
 
 /** DispatchSettings are the `[delivery]` values one attempt needs. */
@@ -23,7 +24,7 @@ export type Send = (request: SendRequest) => Promise<SendOutcome>;
  */
 export async function attemptDelivery(d: ClaimedDelivery, send: Send, clock: Clock, settings: DispatchSettings): Promise<AttemptResult> {
   const attemptedAt = clock.now();
-  const headers = deliveryHeaders({
+  const own = deliveryHeaders({
     secrets: d.secrets,
     eventId: d.event_id,
     eventType: d.event_type,
@@ -32,7 +33,16 @@ export async function attemptDelivery(d: ClaimedDelivery, send: Send, clock: Clo
     timestampSec: Math.floor(attemptedAt / 1000),
     userAgent: settings.userAgent,
   });
-  const outcome = await send({ url: d.url, headers, body: d.body, timeoutMs: settings.timeoutMs });
+  // FIFO receivers see gaps by the lane position, on every attempt of the delivery (SPEC §9).
+  if (d.sequence !== null) own["X-Hookd-Sequence"] = String(d.sequence);
+  const outcome = await send({
+    url: d.url,
+    headers: mergeHeaders(d.headers, own),
+    body: d.body,
+    timeoutMs: d.timeout_ms ?? settings.timeoutMs,
+    clientTls: d.client_tls,
+    oauth2: d.oauth2,
+  });
   const finishedAt = clock.now();
   const gone = outcome.statusCode === 410;
   let nextAttemptAt: number | null = null;

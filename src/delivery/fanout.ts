@@ -1,4 +1,5 @@
-import type { ActiveEndpoint, EventRecord, RouteEvent } from "../storage/types";
+import { createHash } from "node:crypto";
+import type { ActiveEndpoint, EventRecord, RouteEvent, RouteTarget } from "../storage/types";
 
 /**
  * RoutingIndex answers "which endpoints take this type" without walking every endpoint: exact
@@ -44,17 +45,69 @@ function push(map: Map<string, string[]>, key: string, id: string): void {
 
 /**
  * createRouter is the fan-out rule handed to storage (SPEC §5: one delivery per active endpoint whose
- * `events` match the type). The index is built once per list of active endpoints: storage hands the
- * same array until an endpoint changes.
+ * `events` match the type; SPEC §9: a FIFO endpoint's delivery joins the lane of its ordering key).
+ * The index is built once per list of active endpoints: storage hands the same array until an
+ * endpoint changes. An event's `data` is parsed only when an endpoint it goes to orders by key.
  */
 export function createRouter(): RouteEvent {
-  const indexes = new WeakMap<readonly ActiveEndpoint[], RoutingIndex>();
-  return (event: EventRecord, endpoints: readonly ActiveEndpoint[]) => {
-    let index = indexes.get(endpoints);
-    if (!index) {
-      index = new RoutingIndex(endpoints);
-      indexes.set(endpoints, index);
+  const indexes = new WeakMap<readonly ActiveEndpoint[], { index: RoutingIndex; byId: Map<string, ActiveEndpoint> }>();
+  return (event: EventRecord, endpoints: readonly ActiveEndpoint[]): RouteTarget[] => {
+    let entry = indexes.get(endpoints);
+    if (!entry) {
+      entry = { index: new RoutingIndex(endpoints), byId: new Map(endpoints.map((e) => [e.id, e])) };
+      indexes.set(endpoints, entry);
     }
-    return index.match(event.type);
+    const ids = entry.index.match(event.type);
+    let data: { value: unknown } | null = null;
+    return ids.map((id) => {
+      const endpoint = entry.byId.get(id);
+      if (endpoint === undefined || endpoint.ordering !== "fifo") return { id, lane: null };
+      if (endpoint.ordering_key === null) return { id, lane: "" };
+      data ??= { value: eventData(event.body) };
+      return { id, lane: laneOf(data.value, endpoint.ordering_key) };
+    });
   };
+}
+
+/** eventData reads `data` from a stored envelope; undefined if it is not there (never throws). */
+function eventData(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { data?: unknown }).data;
+  } catch {
+    return undefined;
+  }
+}
+
+// Lane names longer than this are stored as a hash: a key value is the sender's, of any size.
+const MAX_LANE_TEXT = 200;
+
+/**
+ * laneOf names the lane of `data` for an ordering key: the value at the JSON Pointer as JSON text
+ * (so 1 and "1" are different lanes), or "" — the "no key" lane — when the pointer finds nothing.
+ */
+export function laneOf(data: unknown, pointer: string): string {
+  const value = resolvePointer(data, pointer);
+  if (value === undefined) return "";
+  const text = JSON.stringify(value);
+  return text.length <= MAX_LANE_TEXT ? text : `sha256:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+/** resolvePointer follows an RFC 6901 JSON Pointer ("" = the whole value); undefined when a step is missing. */
+export function resolvePointer(value: unknown, pointer: string): unknown {
+  if (pointer === "") return value;
+  if (!pointer.startsWith("/")) return undefined;
+  let current: unknown = value;
+  for (const raw of pointer.slice(1).split("/")) {
+    const step = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(step)) return undefined;
+      current = current[Number(step)];
+    } else if (current !== null && typeof current === "object" && Object.hasOwn(current, step)) {
+      current = (current as Record<string, unknown>)[step];
+    } else {
+      return undefined;
+    }
+    if (current === undefined) return undefined;
+  }
+  return current;
 }

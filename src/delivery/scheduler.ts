@@ -1,6 +1,6 @@
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
-import type { AttemptResult, ClaimedDelivery, Storage } from "../storage/types";
+import type { AttemptResult, ClaimedDelivery, LeaseBasis, Storage } from "../storage/types";
 import { attemptDelivery, type DispatchSettings, type Send } from "./dispatcher";
 import { decideAttempt } from "./outcome";
 
@@ -20,9 +20,13 @@ export interface SchedulerOptions extends DispatchSettings {
    * Set where other processes add work it may not hear of (PostgreSQL: a lost NOTIFY, SPEC §12).
    */
   readonly rescanMs?: number;
+  /** tokenTimeoutMs: how long an OAuth2 token request may take; lengthens leases of endpoints with a profile. */
+  readonly tokenTimeoutMs?: number;
   readonly onAttempt?: (result: AttemptResult, delivery: ClaimedDelivery) => void;
 }
 
+// The longest the scheduler sleeps without looking at the queue again.
+const MAX_SLEEP_MS = 60 * 60 * 1000;
 // A storage outage while claiming is retried after this long instead of spinning.
 const CLAIM_ERROR_BACKOFF_MS = 1000;
 // Recording a batch of results that failed on a storage outage is tried this many more times, this far apart (× try).
@@ -51,11 +55,11 @@ export class DeliveryScheduler {
   // Attempt results finished in the same turn of the event loop are recorded in one storage call.
   private completions: { result: AttemptResult; done: (error?: unknown) => void; tries: number }[] = [];
   private completionsQueued = false;
-  private readonly leaseMs: number;
+  private readonly leaseMs: (endpoint: LeaseBasis) => number;
 
   constructor(private readonly o: SchedulerOptions) {
     // SPEC §9 Leases: an attempt plus recording it fits well inside; a lapsed lease is released by the next claim.
-    this.leaseMs = o.timeoutMs * 2 + 30_000;
+    this.leaseMs = (e) => 2 * (e.timeout_ms ?? o.timeoutMs) + (e.oauth2 === null ? 0 : (o.tokenTimeoutMs ?? 10_000)) + 30_000;
   }
 
   get inFlight(): number {
@@ -175,8 +179,9 @@ export class DeliveryScheduler {
     const rescanAt = this.o.rescanMs === undefined ? null : now + this.o.rescanMs;
     const wakeAt = at === null ? rescanAt : rescanAt === null ? at : Math.min(at, rescanAt);
     if (wakeAt === null) return;
-    // Floor of 1 ms: something due now that was not claimable must not turn into a busy loop.
-    const delay = Math.max(1, wakeAt - now);
+    // Floor of 1 ms: something due now that was not claimable must not turn into a busy loop. Ceiling:
+    // a timer longer than 2^31 ms fires at once, and a far wake-up (a FIFO lane's LANE_WAITING) is a no-op.
+    const delay = Math.min(Math.max(1, wakeAt - now), MAX_SLEEP_MS);
     this.cancelTimer = this.o.clock.setTimer(delay, () => {
       this.cancelTimer = null;
       this.wake();

@@ -3,6 +3,7 @@ import { SQL } from "bun";
 import { migrate as migratePostgres } from "./postgres/migrate";
 import { MIGRATIONS } from "./postgres/migrations";
 import { openSqliteExclusive } from "./open";
+import { LANE_WAITING } from "./types";
 
 /** CopyRefusedError: copy-storage will not run (serve holds the SQLite database, or the target holds hookd data): exit 1. */
 export class CopyRefusedError extends Error {
@@ -162,11 +163,13 @@ async function clearLeases(tx: SQL, now: number): Promise<number> {
     "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $1 WHERE lease_until IS NOT NULL",
     [now],
   )) as { count?: number | null };
-  const due = "(SELECT MIN(d.next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL)";
+  // Deliveries waiting behind a FIFO lane's head (LANE_WAITING) are not due; a rate limit's pacing carries over.
+  const due = `(SELECT MIN(d.next_attempt_at) FROM deliveries d
+    WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at < ${LANE_WAITING})`;
   await tx.unsafe("UPDATE delivery_queues SET in_flight = 0, served_at = LEAST(served_at, $1)", [now]);
   await tx.unsafe(
     `UPDATE delivery_queues SET next_due_at = ${due},
-       ready_at = CASE WHEN in_flight < max_in_flight AND ${due} IS NOT NULL THEN GREATEST(${due}, served_at) END`,
+       ready_at = CASE WHEN in_flight < max_in_flight AND ${due} IS NOT NULL THEN GREATEST(${due}, served_at, paced_until) END`,
   );
   return cleared.count ?? 0;
 }

@@ -4,6 +4,13 @@ import type { PageQuery } from "./types";
 /** DeliveryStatus is SPEC §6's lifecycle. */
 export type DeliveryStatus = "pending" | "failed" | "delivered" | "expired";
 
+/**
+ * LANE_WAITING is the `next_attempt_at` of a FIFO delivery waiting behind its lane's head: unfinished
+ * (not NULL), never due, and it keeps the queue index and the ready rows unchanged. Storage returns it
+ * as is; the API shows it as null. The head is promoted (due now) when the delivery before it is delivered or expires.
+ */
+export const LANE_WAITING = Number.MAX_SAFE_INTEGER;
+
 /** DeliveryRecord is one event's journey to one endpoint. */
 export interface DeliveryRecord {
   id: string;
@@ -20,6 +27,9 @@ export interface DeliveryRecord {
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
+  /** lane/sequence: the FIFO lane and position (X-Hookd-Sequence); null for unordered deliveries. */
+  lane: string | null;
+  sequence: number | null;
 }
 
 /** AttemptRow is one recorded attempt. */
@@ -40,9 +50,16 @@ export interface ClaimRequest {
   total: number;
   /** perEndpoint: leases one endpoint may hold at once, counted over every process (per_endpoint_concurrency). */
   perEndpoint: number;
-  leaseMs: number;
+  /** leaseMs: how long a lease on this endpoint's deliveries lasts (SPEC §9 Leases; depends on its options). */
+  leaseMs: (endpoint: LeaseBasis) => number;
   /** owner names the claiming process (node id); each lease token starts with it. */
   owner: string;
+}
+
+/** LeaseBasis is what the lease length depends on. */
+export interface LeaseBasis {
+  timeout_ms: number | null;
+  oauth2: string | null;
 }
 
 /** ClaimedDelivery is everything a worker needs to make one attempt without another query. */
@@ -57,6 +74,13 @@ export interface ClaimedDelivery {
   body: string;
   attempts: number;
   schedule_attempts: number;
+  /** sequence is the FIFO position (X-Hookd-Sequence), null when unordered. */
+  sequence: number | null;
+  /** the endpoint's delivery options (SPEC §9) as they were when claimed. */
+  headers: Record<string, string> | null;
+  timeout_ms: number | null;
+  client_tls: string | null;
+  oauth2: string | null;
   /** lease is this claim's token: recording the attempt or releasing it requires it to still be current. */
   lease: string;
 }
@@ -139,6 +163,18 @@ export interface DeliveryWrites {
  * when it was last served), so a hot endpoint with a large backlog does not starve a cold one. A
  * lease whose time ran out is released by the next claim; if its endpoint has become inactive
  * meanwhile, the delivery is expired (nobody would claim it again).
+ *
+ * Rate limits (SPEC §9 `rate_limit`): an endpoint with rate_limit r gets at most r deliveries claimed
+ * in any 1-second window (sliding, over every process; kept in the database with its ready row). A
+ * delivery over the rate keeps its status and is simply not claimed yet; nextWakeAt includes the time
+ * the window frees room.
+ *
+ * FIFO (SPEC §9): a delivery routed with a lane gets the lane's next sequence in the storing
+ * transaction, under the lane's lock. Only a lane's head is due; the others wait with next_attempt_at
+ * = LANE_WAITING. When the head is delivered or expires (attempts used up), the waiting delivery
+ * with the lowest sequence becomes the head, due now. A lane delivery sent again (retry, recover)
+ * becomes the head, due now, if its lane has no unfinished head; otherwise it waits, keeping its
+ * sequence. Finding the next head is one index read, whatever the lane's history.
  */
 export interface DeliveryStore extends DeliveryWrites {
   /** claimDue leases due deliveries and returns them with what an attempt needs. */

@@ -16,8 +16,40 @@ import type { InboundStore } from "./inbound-types";
 /** WebhookStatus is what PATCH may set; deleted endpoints are hidden, not a status. */
 export type WebhookStatus = "active" | "disabled";
 
+/** Ordering is SPEC §9 `ordering`: "fifo" puts an endpoint's deliveries in lanes, one in flight per lane. */
+export type Ordering = "none" | "fifo";
+
+/**
+ * EndpointOptions are SPEC §9's per-endpoint delivery options as stored; null = unset (the config's
+ * default applies). `headers` values are stored as given (sensitive ones too: they must be sent);
+ * masking is the API's job. Profiles are referred to by name and resolved from config at send time.
+ */
+export interface EndpointOptions {
+  headers: Record<string, string> | null;
+  /** timeout_ms replaces `[delivery] timeout` for this endpoint. */
+  timeout_ms: number | null;
+  /** rate_limit: attempts that may start in any 1-second window, across all nodes; null = unlimited. */
+  rate_limit: number | null;
+  ordering: Ordering;
+  /** ordering_key: RFC 6901 JSON Pointer into the event's `data`; lanes per value (only with "fifo"). */
+  ordering_key: string | null;
+  client_tls: string | null;
+  oauth2: string | null;
+}
+
+/** ENDPOINT_OPTION_DEFAULTS is what an endpoint created without options has. */
+export const ENDPOINT_OPTION_DEFAULTS: Readonly<EndpointOptions> = Object.freeze({
+  headers: null,
+  timeout_ms: null,
+  rate_limit: null,
+  ordering: "none",
+  ordering_key: null,
+  client_tls: null,
+  oauth2: null,
+});
+
 /** WebhookRecord is one subscription as stored; `secret` never leaves the API except on create. */
-export interface WebhookRecord {
+export interface WebhookRecord extends EndpointOptions {
   id: string;
   url: string;
   events: string[];
@@ -31,18 +63,30 @@ export interface WebhookRecord {
   updated_at: number;
 }
 
-/** WebhookPatch holds the fields PATCH may change. */
-export interface WebhookPatch {
+/** WebhookPatch holds the fields PATCH may change; an option set to null is cleared, undefined is kept. */
+export interface WebhookPatch extends Partial<EndpointOptions> {
   url?: string;
   events?: string[];
   description?: string;
   status?: WebhookStatus;
 }
 
-/** ActiveEndpoint is what routing needs to know of an endpoint: who is subscribed to what. */
+/** ActiveEndpoint is what routing needs to know of an endpoint: who is subscribed to what, and its lanes. */
 export interface ActiveEndpoint {
   id: string;
   events: readonly string[];
+  ordering: Ordering;
+  ordering_key: string | null;
+}
+
+/**
+ * RouteTarget is one delivery fan-out makes: the endpoint and, for a FIFO endpoint, the lane the
+ * delivery joins ("" = the endpoint's one lane, or its "no key" lane; else the key value as JSON).
+ * null = not ordered.
+ */
+export interface RouteTarget {
+  id: string;
+  lane: string | null;
 }
 
 /** EventOrigin says what produced an event (metrics label, event listing). */
@@ -58,12 +102,12 @@ export interface EventRecord {
 }
 
 /**
- * RouteEvent decides which active endpoints an event is fanned out to (ids). It is pure and runs inside
+ * RouteEvent decides which active endpoints an event is fanned out to, and in which FIFO lane. It is pure and runs inside
  * the storing transaction against the active endpoints as last committed (a backend may cache the
  * list between endpoint changes): an endpoint created in the same transaction, or concurrently, may
  * miss the event; one disabled or deleted before the event commits never gets a delivery.
  */
-export type RouteEvent = (event: EventRecord, endpoints: readonly ActiveEndpoint[]) => string[];
+export type RouteEvent = (event: EventRecord, endpoints: readonly ActiveEndpoint[]) => RouteTarget[];
 
 /** ResourceRecord is one entry of the generic resource registry. */
 export interface ResourceRecord {
@@ -117,7 +161,7 @@ export interface WebhookStore extends WebhookWrites {
   active(): Promise<readonly ActiveEndpoint[]>;
 }
 
-/** InsertOptions: `onlyWebhook` targets one endpoint whatever routing says (webhook.test). */
+/** InsertOptions: `onlyWebhook` targets one endpoint whatever routing says (webhook.test; outside any FIFO lane). */
 export interface InsertOptions {
   onlyWebhook?: string;
 }

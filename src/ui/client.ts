@@ -1,7 +1,7 @@
 // The dashboard's browser module. Served from /ui/app.js (transpiled once by the server).
 // Every stored value (payloads, responses, URLs, reasons) reaches the page through textContent,
 // never innerHTML; the page only talks to the public /v1 API with the key the operator typed.
-export {};
+import { optionsEditor, optionsView } from "./endpoint-options.js";
 
 const KEY = "hookd.apiKey";
 
@@ -308,6 +308,7 @@ async function endpoints(): Promise<void> {
   const url = el("input", { type: "url", required: true, placeholder: "https://example.com/hook" });
   const events = el("input", { type: "text", required: true, value: "*" });
   const description = el("input", { type: "text" });
+  const options = optionsEditor("new", null);
   const create = el(
     "form",
     {
@@ -317,6 +318,7 @@ async function endpoints(): Promise<void> {
         void act(async () => {
           const body: Json = { url: url.value.trim(), events: parseEvents(events.value) };
           if (description.value.trim() !== "") body.description = description.value.trim();
+          Object.assign(body, options.body());
           const made = (await api("POST", "/v1/webhooks", body)).data;
           await listEndpoints(list, top);
           say(`Endpoint ${made.id} created.`);
@@ -327,6 +329,7 @@ async function endpoints(): Promise<void> {
     field("new-url", "URL", url),
     field("new-events", "Events (comma-separated, * = all)", events),
     field("new-description", "Description", description),
+    options.section,
     el("button", { type: "submit" }, "Create endpoint"),
   );
   const list = el("div", { id: "endpoint-list" });
@@ -431,6 +434,7 @@ async function listEndpoints(list: HTMLElement, top: HTMLElement): Promise<void>
 function edit(editor: HTMLElement, w: Json, reload: () => Promise<void>): void {
   const description = el("input", { type: "text", value: w.description ?? "" });
   const events = el("input", { type: "text", value: w.events.join(", "), required: true });
+  const options = optionsEditor("edit", w);
   const form = el(
     "form",
     {
@@ -438,7 +442,7 @@ function edit(editor: HTMLElement, w: Json, reload: () => Promise<void>): void {
       submit: (e: Event) => {
         e.preventDefault();
         void act(async () => {
-          await api("PATCH", `/v1/webhooks/${w.id}`, { description: description.value, events: parseEvents(events.value) });
+          await api("PATCH", `/v1/webhooks/${w.id}`, { description: description.value, events: parseEvents(events.value), ...options.body() });
           await reload();
           say(`Endpoint ${w.id} saved.`);
         });
@@ -446,6 +450,7 @@ function edit(editor: HTMLElement, w: Json, reload: () => Promise<void>): void {
     },
     field("edit-description", "Description", description),
     field("edit-events", "Events", events),
+    options.section,
     el("button", { type: "submit" }, "Save"),
     el("button", { type: "button", class: "secondary", click: () => editor.replaceChildren() }, "Cancel"),
   );
@@ -484,6 +489,7 @@ async function deliveries(webhookId: string, status: string): Promise<void> {
   const page = await api("GET", `/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries?limit=100${status ? `&status=${status}` : ""}`);
   main.append(
     el("p", {}, "Endpoint ", el("strong", {}, w.url), " ", el("span", { class: "muted" }, w.id)),
+    w.ordering === undefined ? "" : optionsView(w),
     el(
       "form",
       { "aria-label": "Filter", submit: (e: Event) => e.preventDefault() },
@@ -546,7 +552,9 @@ async function deliveryDetail(id: string): Promise<void> {
           ["Status", badge(d.status)],
           ["Event", `${d.event_type} (${d.event_id})`],
           ["Attempts", d.attempts],
-          ["Next attempt", when(d.next_attempt_at)],
+          // A FIFO delivery behind its lane's head has no due time until the head finishes.
+          ["Next attempt", d.status === "pending" && d.next_attempt_at === null && d.sequence !== null ? "waiting for the delivery before it in its FIFO lane" : when(d.next_attempt_at)],
+          ...(d.sequence === null || d.sequence === undefined ? [] : [["Sequence (FIFO lane)", d.sequence] as [string, Child]]),
           ["Last status code", d.last_status_code ?? "—"],
           ["Last error", d.last_error ?? "—"],
           ["Created", when(d.created_at)],

@@ -98,7 +98,9 @@ describe("health and docs", () => {
     expect(spec.openapi).toMatch(/^3\./);
     const create = spec.paths["/v1/webhooks"].post;
     const schema = create.requestBody.content["application/json"].schema;
-    expect(Object.keys(schema.properties).sort()).toEqual(["description", "events", "url"]);
+    expect(Object.keys(schema.properties).sort()).toEqual(
+      ["client_tls", "description", "events", "headers", "oauth2", "ordering", "ordering_key", "rate_limit", "timeout", "url"],
+    );
     expect(schema.required.sort()).toEqual(["events", "url"]);
   });
 });

@@ -8,7 +8,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const FIELDS = ["created_at", "description", "events", "failing_since", "failure_count", "id", "last_failure_at", "status", "updated_at", "url"];
+const FIELDS = [
+  "client_tls", "created_at", "description", "events", "failing_since", "failure_count", "headers", "id", "last_failure_at", "oauth2",
+  "ordering", "ordering_key", "rate_limit", "status", "timeout", "updated_at", "url",
+];
 
 describe("POST /v1/webhooks", () => {
   test("creates an endpoint and shows the whsec_ secret once", async () => {

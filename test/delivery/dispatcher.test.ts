@@ -17,6 +17,11 @@ const delivery: ClaimedDelivery = {
   body: '{"ok":true}',
   attempts: 1,
   schedule_attempts: 1,
+  sequence: null,
+  headers: null,
+  timeout_ms: null,
+  client_tls: null,
+  oauth2: null,
   lease: "lease_1",
 };
 

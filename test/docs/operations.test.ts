@@ -331,7 +331,8 @@ function sourceCodes() {
   for (const code of Object.keys(codeToStatus)) details.delete(code); // AuthResult repeats two API codes
   details.add("invalid_json"); // both an API code and a details code
 
-  const sender = text("delivery/sender.ts");
+  // The sender's words live in sender.ts and route.ts (connecting to a checked address, shared with OAuth2 token requests).
+  const sender = text("delivery/sender.ts") + text("delivery/route.ts");
   const dispatcher = text("delivery/dispatcher.ts");
   const stores = text("storage/sqlite/deliveries.ts") + text("storage/sqlite/webhooks.ts") + text("delivery/outcome.ts");
   // snake_case delivery errors: the sender's constants, and what the stores write into last_error.

@@ -3,6 +3,7 @@ import type { Clock } from "../../src/clock";
 import { decideAttempt } from "../../src/delivery/outcome";
 import { buildEvent } from "../../src/events/envelope";
 import { newId } from "../../src/ids";
+import { ENDPOINT_OPTION_DEFAULTS } from "../../src/storage/types";
 import type {
   AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, EventRecord, InsertOptions, Storage, StorageFacts,
   WebhookRecord,
@@ -73,10 +74,11 @@ export const LEASE_MS = MIN;
 /** webhookRecord is an active "*" endpoint unless `over` says otherwise. */
 export function webhookRecord(f: Fixture, over: Partial<WebhookRecord> = {}): WebhookRecord {
   const now = f.clock.now();
-  return {
+  const record: WebhookRecord = {
     id: newId("wh"), url: "https://hooks.example/in", events: ["*"], description: "", status: "active", secret: "whsec_current",
-    failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now, ...over,
+    failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now, ...ENDPOINT_OPTION_DEFAULTS,
   };
+  return { ...record, ...definedOnly(over) };
 }
 
 /** addWebhook creates an endpoint and checks it was created. */
@@ -107,9 +109,19 @@ export async function publishMany(f: Fixture, n: number, type = "a.b"): Promise<
   });
 }
 
+/** definedOnly drops keys whose value is undefined, so an override never unsets a default. */
+function definedOnly<T extends object>(over: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) as never;
+}
+
+/** ClaimOverrides: a lease may be given as one length for every endpoint. */
+type ClaimOverrides = Partial<Omit<ClaimRequest, "leaseMs">> & { leaseMs?: number | ClaimRequest["leaseMs"] };
+
 /** claim asks for due work now, with room for everything unless `over` limits it. */
-export function claim(f: Fixture, over: Partial<ClaimRequest> = {}): Promise<ClaimedDelivery[]> {
-  return f.s.deliveries.claimDue({ now: f.clock.now(), total: 1000, perEndpoint: 1000, leaseMs: LEASE_MS, owner: OWNER, ...over });
+export function claim(f: Fixture, over: ClaimOverrides = {}): Promise<ClaimedDelivery[]> {
+  const { leaseMs = LEASE_MS, ...rest } = over;
+  const lease = typeof leaseMs === "number" ? () => leaseMs : leaseMs;
+  return f.s.deliveries.claimDue({ now: f.clock.now(), total: 1000, perEndpoint: 1000, owner: OWNER, ...rest, leaseMs: lease });
 }
 
 /** ok is a 2xx attempt on `d` made now. */

@@ -5,8 +5,11 @@ import { decideAttempt } from "../../src/delivery/outcome";
 import { buildEvent } from "../../src/events/envelope";
 import { newId } from "../../src/ids";
 import { toStorageError } from "../../src/storage/postgres/errors";
+import { MIGRATIONS } from "../../src/storage/postgres/migrations";
 import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/storage";
-import { type AttemptResult, type ClaimedDelivery, type Storage, StorageUnavailableError } from "../../src/storage/types";
+import {
+  type AttemptResult, type ClaimedDelivery, ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Storage, StorageUnavailableError,
+} from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import type { PgCluster } from "../support/postgres";
 import { freePort, waitFor } from "../support/process";
@@ -32,11 +35,11 @@ export function postgresNodesContract(cluster: PgCluster): void {
     open.push(s);
     return s;
   };
-  const endpoint = async (s: Storage, events = ["*"]) => {
+  const endpoint = async (s: Storage, events = ["*"], options: Partial<EndpointOptions> = {}) => {
     const now = clock.now();
     const w = {
       id: newId("wh"), url: "https://hooks.example/in", events, description: "", status: "active" as const, secret: "whsec_x",
-      failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now,
+      failure_count: 0, last_failure_at: null, failing_since: null, created_at: now, updated_at: now, ...ENDPOINT_OPTION_DEFAULTS, ...options,
     };
     expect(await s.webhooks.create(w, 1000)).toBe("created");
     return w.id;
@@ -52,7 +55,7 @@ export function postgresNodesContract(cluster: PgCluster): void {
       const url = await freshUrl();
       const nodes = await Promise.all(["a", "b", "c"].map((id) => openPostgresStorage(url, clock, { nodeId: id })));
       open.push(...nodes);
-      expect(nodes.map((n) => n.migrationsApplied.length).sort()).toEqual([0, 0, 1]);
+      expect(nodes.map((n) => n.migrationsApplied.length).sort()).toEqual([0, 0, MIGRATIONS.length]);
     });
 
     test("a database whose schema is newer than this hookd is refused", async () => {
@@ -75,7 +78,7 @@ export function postgresNodesContract(cluster: PgCluster): void {
       const seen = new Map<string, number>();
       for (let round = 0; round < 40 && seen.size < 60; round++) {
         const claims = await Promise.all([a, b, a, b].map((s, i) =>
-          s.deliveries.claimDue({ now: clock.now(), total: 3, perEndpoint: 1, leaseMs: MIN, owner: i % 2 ? "node-b" : "node-a" })));
+          s.deliveries.claimDue({ now: clock.now(), total: 3, perEndpoint: 1, leaseMs: () => MIN, owner: i % 2 ? "node-b" : "node-a" })));
         const held = await admin.unsafe("SELECT webhook_id, COUNT(*)::int AS n FROM deliveries WHERE lease_until IS NOT NULL GROUP BY webhook_id");
         for (const row of held as { n: number }[]) expect(row.n).toBeLessThanOrEqual(1);
         for (const d of claims.flat()) seen.set(d.id, (seen.get(d.id) ?? 0) + 1);
@@ -87,6 +90,45 @@ export function postgresNodesContract(cluster: PgCluster): void {
       expect(await a.deliveries.countByStatus()).toEqual({ pending: 0, failed: 0, delivered: 60, expired: 0 });
     });
 
+    test("events stored on two nodes at once get gapless lane positions, and the lane runs them one at a time in order", async () => {
+      const url = await freshUrl();
+      const [a, b] = [await node(url, "node-a"), await node(url, "node-b")];
+      const id = await endpoint(a, ["*"], { ordering: "fifo" });
+      await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? b : a).events.insert(buildEvent("a.b", `{"i":${i}}`, "api", clock.now()))));
+      const stored = await a.deliveries.listForWebhook(id, { limit: 100 });
+      expect(stored.map((d) => d.sequence).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      const order: number[] = [];
+      for (let round = 0; round < 60 && order.length < 30; round++) {
+        const claims = (await Promise.all([a, b].map((s, i) =>
+          s.deliveries.claimDue({ now: clock.now(), total: 5, perEndpoint: 5, leaseMs: () => MIN, owner: i ? "node-b" : "node-a" })))).flat();
+        expect(claims.length).toBeLessThanOrEqual(1);
+        order.push(...claims.map((d) => d.sequence!));
+        await Promise.all(claims.map((d) => (d.lease.startsWith("node-a") ? a : b).deliveries.complete([delivered(d)], decide, clock.now())));
+      }
+      expect(order).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    });
+
+    test("a rate limit holds over concurrent claims of two nodes", async () => {
+      const url = await freshUrl();
+      const [a, b] = [await node(url, "node-a"), await node(url, "node-b")];
+      await endpoint(a, ["*"], { rate_limit: 3 });
+      await a.tx(async (tx) => {
+        for (let i = 0; i < 20; i++) await tx.events.insert(buildEvent("a.b", "{}", "api", clock.now()));
+      });
+      const start = clock.now();
+      const times: number[] = [];
+      for (let step = 0; step < 12; step++) {
+        const claims = (await Promise.all([a, b, a, b].map((s, i) =>
+          s.deliveries.claimDue({ now: clock.now(), total: 10, perEndpoint: 10, leaseMs: () => MIN, owner: i % 2 ? "node-b" : "node-a" })))).flat();
+        for (const d of claims) times.push(clock.now() - start);
+        await a.deliveries.complete(claims.map(delivered), decide, clock.now());
+        clock.advance(250);
+      }
+      const most = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+      expect(most).toBe(3);
+      expect(times.length).toBe(9);
+    });
+
     test("a node restarted while another holds leases releases only its own", async () => {
       const url = await freshUrl();
       const a = await node(url, "node-a");
@@ -95,8 +137,8 @@ export function postgresNodesContract(cluster: PgCluster): void {
       await a.tx(async (tx) => {
         for (let i = 0; i < 4; i++) await tx.events.insert(buildEvent("a.b", "{}", "api", clock.now()));
       });
-      const mine = await a.deliveries.claimDue({ now: clock.now(), total: 2, perEndpoint: 10, leaseMs: MIN, owner: "node-a" });
-      const theirs = await b.deliveries.claimDue({ now: clock.now(), total: 2, perEndpoint: 10, leaseMs: MIN, owner: "node-b" });
+      const mine = await a.deliveries.claimDue({ now: clock.now(), total: 2, perEndpoint: 10, leaseMs: () => MIN, owner: "node-a" });
+      const theirs = await b.deliveries.claimDue({ now: clock.now(), total: 2, perEndpoint: 10, leaseMs: () => MIN, owner: "node-b" });
       expect(mine).toHaveLength(2);
       expect(theirs).toHaveLength(2);
       // Stored by node a: node b has the bodies from the database, not from its cache.
@@ -109,7 +151,7 @@ export function postgresNodesContract(cluster: PgCluster): void {
       expect(await a2.deliveries.releaseAbandoned("node-", clock.now())).toBe(0);
       for (const d of theirs) expect(await a2.deliveries.get(d.id)).toMatchObject({ leased: true });
       expect(await b.deliveries.complete(theirs.map(delivered), decide, clock.now())).toEqual({ disabled: [], stale: [] });
-      const retaken = await a2.deliveries.claimDue({ now: clock.now(), total: 10, perEndpoint: 10, leaseMs: MIN, owner: "node-a" });
+      const retaken = await a2.deliveries.claimDue({ now: clock.now(), total: 10, perEndpoint: 10, leaseMs: () => MIN, owner: "node-a" });
       expect(retaken.map((d) => d.id).sort()).toEqual(mine.map((d) => d.id).sort());
     });
 

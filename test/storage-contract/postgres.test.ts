@@ -5,12 +5,13 @@ import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/sto
 import type { Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import { startPgCluster } from "../support/postgres";
-import { storageContract } from "./contract";
+import { type BackendFactory, storageContract } from "./contract";
+import { optionsContract } from "./options-contract";
 import { postgresNodesContract } from "./postgres-nodes";
 
 // A fixed start keeps time-derived values (rate windows, due times) the same on every run.
 const START = Date.UTC(2030, 0, 1, 12);
-const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues";
+const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues, delivery_lanes";
 
 const cluster = await startPgCluster();
 
@@ -27,7 +28,7 @@ if (typeof cluster === "string") {
     await cluster.stop();
   });
 
-  storageContract("postgres", async () => {
+  const openFresh: BackendFactory = async () => {
     const clock = new FakeClock(START);
     if (migrated) await admin.unsafe(`TRUNCATE ${TABLES} CASCADE`);
     const open = () => openPostgresStorage(url, clock, { route: createRouter(), nodeId: "contract" });
@@ -48,7 +49,9 @@ if (typeof cluster === "string") {
       },
       facts: { backend: "postgres", location: describeUrl(url) },
     };
-  });
+  };
+  storageContract("postgres", openFresh);
+  optionsContract("postgres", openFresh);
 
   postgresNodesContract(cluster);
 }

@@ -6,7 +6,8 @@ import { createRouter } from "../../src/delivery/fanout";
 import { openSqliteStorage } from "../../src/storage/sqlite/storage";
 import type { Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
-import { storageContract } from "./contract";
+import { type BackendFactory, storageContract } from "./contract";
+import { optionsContract } from "./options-contract";
 
 const root = mkdtempSync(join(tmpdir(), "hookd-contract-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -14,7 +15,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 // A fixed start keeps time-derived values (rate windows, due times) the same on every run.
 const START = Date.UTC(2030, 0, 1, 12);
 
-storageContract("sqlite", async () => {
+const openTemp: BackendFactory = async () => {
   const dir = mkdtempSync(join(root, "db-"));
   const path = join(dir, "hookd.db");
   const clock = new FakeClock(START);
@@ -36,4 +37,7 @@ storageContract("sqlite", async () => {
     },
     facts: { backend: "sqlite", location: path },
   };
-});
+};
+
+storageContract("sqlite", openTemp);
+optionsContract("sqlite", openTemp);

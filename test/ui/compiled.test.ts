@@ -38,6 +38,7 @@ test("./hookd alone in an empty directory serves /ui, its script and stylesheet"
   for (const [path, type, marker] of [
     ["/ui", "text/html", '<script type="module" src="/ui/app.js">'],
     ["/ui/app.js", "text/javascript", "sessionStorage"],
+    ["/ui/endpoint-options.js", "text/javascript", "Delivery options"],
     ["/ui/style.css", "text/css", "--accent"],
   ] as const) {
     const res = await fetch(`${base}${path}`);

@@ -1,19 +1,25 @@
 import { describe, expect, test } from "bun:test";
-import { createRouter, RoutingIndex } from "../../src/delivery/fanout";
+import { createRouter, laneOf, resolvePointer, RoutingIndex } from "../../src/delivery/fanout";
 import type { ActiveEndpoint, EventRecord } from "../../src/storage/types";
 
+/** ep is an unordered endpoint subscribed to `events`. */
+const ep = (id: string, events: string[]): ActiveEndpoint => ({ id, events, ordering: "none", ordering_key: null });
+
 const ENDPOINTS: ActiveEndpoint[] = [
-  { id: "all", events: ["*"] },
-  { id: "a-family", events: ["a.*"] },
-  { id: "a.b-exact", events: ["a.b"] },
-  { id: "a.b-family", events: ["a.b.*"] },
-  { id: "two-filters", events: ["a.b", "a.*"] },
-  { id: "same-filter-twice", events: ["a.*", "a.*"] },
-  { id: "b-exact", events: ["b"] },
-  { id: "star-and-more", events: ["*", "a.b"] },
+  ep("all", ["*"]),
+  ep("a-family", ["a.*"]),
+  ep("a.b-exact", ["a.b"]),
+  ep("a.b-family", ["a.b.*"]),
+  ep("two-filters", ["a.b", "a.*"]),
+  ep("same-filter-twice", ["a.*", "a.*"]),
+  ep("b-exact", ["b"]),
+  ep("star-and-more", ["*", "a.b"]),
 ];
 
-const event = (type: string): EventRecord => ({ id: "evt_1", type, origin: "api", body: "{}", created_at: 0 });
+const event = (type: string, data: unknown = {}): EventRecord => ({
+  id: "evt_1", type, origin: "api", body: JSON.stringify({ id: "evt_1", type, created_at: "", data }), created_at: 0,
+});
+const ids = (targets: { id: string }[]) => targets.map((t) => t.id);
 
 describe("RoutingIndex.match", () => {
   test.each([
@@ -31,15 +37,15 @@ describe("RoutingIndex.match", () => {
 
   test.each([
     ["no endpoints", [], "a.b", []],
-    ["only an exact filter", [{ id: "x", events: ["a.b"] }], "a.b", ["x"]],
-    ["only a family filter", [{ id: "x", events: ["a.*"] }], "a.b.c", ["x"]],
-    ["no filters", [{ id: "x", events: [] }], "a.b", []],
+    ["only an exact filter", [ep("x", ["a.b"])], "a.b", ["x"]],
+    ["only a family filter", [ep("x", ["a.*"])], "a.b.c", ["x"]],
+    ["no filters", [ep("x", [])], "a.b", []],
   ] as [string, ActiveEndpoint[], string, string[]][])("%s", (_name, endpoints, type, want) => {
     expect(new RoutingIndex(endpoints).match(type)).toEqual(want);
   });
 
   test("an answer can be changed by the caller without changing the index", () => {
-    const index = new RoutingIndex([{ id: "x", events: ["*"] }]);
+    const index = new RoutingIndex([ep("x", ["*"])]);
     index.match("a.b").push("intruder");
     expect(index.match("a.b")).toEqual(["x"]);
   });
@@ -47,16 +53,61 @@ describe("RoutingIndex.match", () => {
 
 describe("createRouter", () => {
   test("routes like the index", () => {
-    expect(createRouter()(event("a.b.c"), ENDPOINTS).sort()).toEqual(new RoutingIndex(ENDPOINTS).match("a.b.c").sort());
+    expect(ids(createRouter()(event("a.b.c"), ENDPOINTS)).sort()).toEqual(new RoutingIndex(ENDPOINTS).match("a.b.c").sort());
   });
 
   test("builds the index once per array of endpoints, and anew for a new array", () => {
     const route = createRouter();
-    const endpoints: ActiveEndpoint[] = [{ id: "x", events: ["a.*"] }];
-    expect(route(event("a.b"), endpoints)).toEqual(["x"]);
+    const endpoints: ActiveEndpoint[] = [ep("x", ["a.*"])];
+    expect(ids(route(event("a.b"), endpoints))).toEqual(["x"]);
     // Storage hands the same array until an endpoint changes; a change is a new array.
-    endpoints.push({ id: "y", events: ["*"] });
-    expect(route(event("a.b"), endpoints)).toEqual(["x"]);
-    expect(route(event("a.b"), [...endpoints]).sort()).toEqual(["x", "y"]);
+    endpoints.push(ep("y", ["*"]));
+    expect(ids(route(event("a.b"), endpoints))).toEqual(["x"]);
+    expect(ids(route(event("a.b"), [...endpoints])).sort()).toEqual(["x", "y"]);
+  });
+});
+
+describe("FIFO lanes", () => {
+  const fifo = (id: string, key: string | null): ActiveEndpoint => ({ id, events: ["*"], ordering: "fifo", ordering_key: key });
+
+  test.each([
+    ["unordered endpoint", ep("x", ["*"]), { doc: "A" }, null],
+    ["fifo without a key: one lane", fifo("x", null), { doc: "A" }, ""],
+    ["string key", fifo("x", "/doc"), { doc: "A" }, '"A"'],
+    ["number key is not the same lane as its string", fifo("x", "/doc"), { doc: 1 }, "1"],
+    ["nested key", fifo("x", "/order/no"), { order: { no: "4711" } }, '"4711"'],
+    ["array index", fifo("x", "/lines/1"), { lines: ["a", "b"] }, '"b"'],
+    ["escaped pointer", fifo("x", "/a~1b/c~0d"), { "a/b": { "c~d": 7 } }, "7"],
+    ["missing key: the no-key lane", fifo("x", "/doc"), { other: 1 }, ""],
+    ["null value is a value", fifo("x", "/doc"), { doc: null }, "null"],
+    ["object value", fifo("x", "/doc"), { doc: { a: 1 } }, '{"a":1}'],
+  ] as [string, ActiveEndpoint, unknown, string | null][])("%s", (_name, endpoint, data, lane) => {
+    expect(createRouter()(event("a.b", data), [endpoint])).toEqual([{ id: "x", lane }]);
+  });
+
+  test("a very long key value is named by its hash, the same for the same value", () => {
+    const long = "x".repeat(500);
+    const lane = laneOf({ doc: long }, "/doc");
+    expect(lane).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(laneOf({ doc: long }, "/doc")).toBe(lane);
+    expect(laneOf({ doc: `${long}y` }, "/doc")).not.toBe(lane);
+  });
+
+  test.each([
+    ["", { a: 1 }, { a: 1 }],
+    ["/a", { a: 1 }, 1],
+    ["/a/0", { a: [5] }, 5],
+    ["/a/01", { a: [5, 6] }, undefined],
+    ["/a/-", { a: [5] }, undefined],
+    ["a", { a: 1 }, undefined],
+    ["/constructor", {}, undefined],
+    ["/a/b", { a: "text" }, undefined],
+  ])("resolvePointer(%p)", (pointer, value, want) => {
+    expect(resolvePointer(value, pointer)).toEqual(want);
+  });
+
+  test("an event that is not JSON goes to the no-key lane instead of failing", () => {
+    const broken: EventRecord = { id: "evt_1", type: "a.b", origin: "api", body: "not json", created_at: 0 };
+    expect(createRouter()(broken, [fifo("x", "/doc")])).toEqual([{ id: "x", lane: "" }]);
   });
 });

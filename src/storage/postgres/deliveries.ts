@@ -1,11 +1,13 @@
 import { countBy } from "../guarded";
 import type {
-  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef,
+  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, EndpointState, LeaseRef,
 } from "../types";
 import type { BodyCache } from "../body-cache";
 import { type Db, one, rows, run } from "./client";
 import type { AfterCommit } from "./group-commit";
+import { laneRows } from "./lanes";
 import { queueRows } from "./queue";
+import { formatRuns, pacedUntil, parseRuns, record, room } from "./rate-window";
 
 interface EndpointRow {
   url: string;
@@ -16,6 +18,20 @@ interface EndpointRow {
   secret: string;
   previous_secret: string | null;
   previous_secret_until: number | null;
+  headers: string | null;
+  timeout_ms: number | null;
+  rate_limit: number | null;
+  client_tls: string | null;
+  oauth2: string | null;
+}
+
+interface TakenRow {
+  id: string;
+  event_id: string;
+  event_type: string;
+  attempts: number;
+  schedule_attempts: number;
+  sequence: number | null;
 }
 
 // Lapsed leases of any node; rows another claimer is releasing right now are left to it.
@@ -29,14 +45,16 @@ const LAPSED = `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
 const CLAIM = `UPDATE deliveries SET lease_until = $1, next_attempt_at = $1, lease_owner = $2
   WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= $4
                AND lease_until IS NULL ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
-  RETURNING id, event_id, event_type, attempts, schedule_attempts`;
-const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until
+  RETURNING id, event_id, event_type, attempts, schedule_attempts, sequence`;
+const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until,
+    headers, timeout_ms, rate_limit, client_tls, oauth2
   FROM webhooks WHERE id = $1`;
 const INSERT_ATTEMPT = "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const FINISH_ATTEMPT = `UPDATE deliveries SET status = $1, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
     next_attempt_at = $2, lease_until = NULL, lease_owner = NULL, last_status_code = $3, last_response = $4, last_error = $5,
     updated_at = $6, delivered_at = COALESCE($7, delivered_at)
-  WHERE id = $8 AND lease_owner = $9`;
+  WHERE id = $8 AND lease_owner = $9
+  RETURNING lane`;
 const EXPIRE_UNFINISHED = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = 'endpoint_disabled', updated_at = $1
   WHERE webhook_id = $2 AND next_attempt_at IS NOT NULL AND lease_until IS NULL`;
 const EXPIRE_ORPHANS = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = $1,
@@ -48,7 +66,6 @@ const EXPIRE_ORPHANS = `UPDATE deliveries SET status = 'expired', next_attempt_a
 const RELEASE_OWN = `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $1
   WHERE lease_until IS NOT NULL AND starts_with(lease_owner, $2 || ' ') RETURNING webhook_id`;
 const RELEASE_ONE = "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $1 WHERE id = $2 AND lease_owner = $3 RETURNING webhook_id";
-const IS_ACTIVE = "SELECT 1 AS n FROM webhooks WHERE id = $1 AND status = 'active' AND deleted_at IS NULL";
 
 /**
  * deliveryQueue is the queue inside a batch's transaction: claims, attempt records, releases and
@@ -57,7 +74,7 @@ const IS_ACTIVE = "SELECT 1 AS n FROM webhooks WHERE id = $1 AND status = 'activ
  * FOR UPDATE SKIP LOCKED and holds them to COMMIT, so one endpoint is claimed from by one node at a
  * time and its in_flight count, read under that lock, holds per_endpoint_concurrency across nodes.
  */
-export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void, onEnqueued: () => void) {
+export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void) {
   let round = 0;
   // The per-endpoint limit the ready rows were last computed with; set only once that commits.
   let appliedLimit: number | null = null;
@@ -94,7 +111,8 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
         if (claimed.length >= total) break;
         const limit = Math.min(perEndpoint - ready.in_flight, total - claimed.length);
         if (limit <= 0) {
-          await queue.took(ready.webhook_id, 0, now, perEndpoint);
+          // At a limit lowered since its last claim: the row leaves the index; its rate window stays.
+          await queue.took(ready.webhook_id, 0, now, perEndpoint, null, ready.rate_log);
           continue;
         }
         const w = await one<EndpointRow>(db, ENDPOINT, [ready.webhook_id]);
@@ -102,12 +120,26 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
           await queue.close(ready.webhook_id);
           continue;
         }
-        const taken = await rows<{ id: string; event_id: string; event_type: string; attempts: number; schedule_attempts: number }>(
-          db, CLAIM, [now + leaseMs, lease, ready.webhook_id, now, limit],
-        );
-        await queue.took(ready.webhook_id, taken.length, now, perEndpoint);
+        // Rate limit: the window is read and written under the ready-row lock READY took; unlimited endpoints skip it.
+        const window = w.rate_limit === null ? null : parseRuns(ready.rate_log, now);
+        const allowed = window === null ? limit : Math.min(limit, room(window, w.rate_limit!));
+        const taken = allowed <= 0
+          ? []
+          : await rows<TakenRow>(db, CLAIM, [now + leaseMs({ timeout_ms: w.timeout_ms, oauth2: w.oauth2 }), lease, ready.webhook_id, now, allowed]);
+        if (window === null) {
+          await queue.took(ready.webhook_id, taken.length, now, perEndpoint);
+        } else {
+          const runs = record(window, now, taken.length);
+          await queue.took(ready.webhook_id, taken.length, now, perEndpoint, pacedUntil(runs, w.rate_limit!), formatRuns(runs));
+        }
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
-        for (const row of taken) claimed.push({ ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body: bodies.get(row.event_id) ?? "", lease });
+        const headers = w.headers === null ? null : (JSON.parse(w.headers) as Record<string, string>);
+        for (const row of taken) {
+          claimed.push({
+            ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body: bodies.get(row.event_id) ?? "", lease,
+            headers, timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2,
+          });
+        }
       }
       // Events stored by another node are not in this one's cache: their bodies come in one query.
       const missing = [...new Set(claimed.filter((d) => bodies.get(d.event_id) === undefined).map((d) => d.event_id))];
@@ -126,6 +158,7 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
       const states = new Map<string, EndpointState>();
       const returned: { webhook_id: string }[] = [];
       const queue = queueRows(db);
+      const lanes = laneRows(db);
       // By endpoint (stable, so one endpoint's results keep their order): endpoint rows are locked in id order.
       const ordered = [...results].sort((a, b) => (a.webhookId < b.webhookId ? -1 : a.webhookId > b.webhookId ? 1 : 0));
       for (const r of ordered) {
@@ -134,9 +167,15 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
         const d = decide(r, state);
         const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
         const params = [status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId, r.lease];
-        if ((await run(db, FINISH_ATTEMPT, params)) === 0) {
+        const finished = await one<{ lane: string | null }>(db, FINISH_ATTEMPT, params);
+        if (!finished) {
           outcome.stale.push(r.deliveryId);
           continue;
+        }
+        // A lane's head delivered or out of attempts: the next in line goes.
+        if (finished.lane !== null && status !== "failed") {
+          await queue.lock(r.webhookId);
+          await lanes.advance({ webhook_id: r.webhookId, lane: finished.lane }, r.deliveryId, now);
         }
         await run(db, INSERT_ATTEMPT, [r.attemptId, r.deliveryId, r.attemptedAt, r.statusCode, Math.round(r.durationMs), r.error, r.response]);
         returned.push({ webhook_id: r.webhookId });
@@ -180,35 +219,6 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
       await settle(db, released);
       await run(db, EXPIRE_ORPHANS, [now]);
       return released.length;
-    },
-
-    async retry(db: Db, after: AfterCommit, id: string, now: number): Promise<"ok" | "not_found" | "leased" | "already_pending" | "inactive"> {
-      const row = await one<{ webhook_id: string; status: DeliveryStatus; lease_until: number | null }>(
-        db, "SELECT webhook_id, status, lease_until FROM deliveries WHERE id = $1 FOR UPDATE", [id],
-      );
-      if (!row) return "not_found";
-      if (!(await one(db, IS_ACTIVE, [row.webhook_id]))) return "inactive";
-      if (row.lease_until !== null) return "leased";
-      if (row.status === "pending") return "already_pending";
-      await run(db, "UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE id = $2", [now, id]);
-      await queueRows(db).refresh(row.webhook_id);
-      after(onEnqueued);
-      return "ok";
-    },
-
-    async recover(db: Db, after: AfterCommit, webhookId: string, since: number, now: number): Promise<number> {
-      if (!(await one(db, IS_ACTIVE, [webhookId]))) return 0;
-      const n = await run(
-        db,
-        `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = $1, updated_at = $1
-         WHERE webhook_id = $2 AND status IN ('failed', 'expired') AND created_at >= $3 AND lease_until IS NULL`,
-        [now, webhookId, since],
-      );
-      if (n > 0) {
-        await queueRows(db).refresh(webhookId);
-        after(onEnqueued);
-      }
-      return n;
     },
   };
 }

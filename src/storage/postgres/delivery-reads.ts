@@ -8,7 +8,7 @@ interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
 }
 
 const COLUMNS = `id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, lease_until,
-  last_status_code, last_response, last_error, created_at, updated_at, delivered_at`;
+  last_status_code, last_response, last_error, created_at, updated_at, delivered_at, lane, sequence`;
 
 function fromRow(row: DeliveryRow): DeliveryRecord {
   const { lease_until, ...rest } = row;

@@ -1,8 +1,12 @@
 import { newId } from "../../ids";
 import type { BodyCache } from "../body-cache";
-import type { ActiveEndpoint, EventOrigin, EventQuery, EventRecord, InsertOptions, InsertResult, RouteEvent } from "../types";
+import {
+  type ActiveEndpoint, type EventOrigin, type EventQuery, type EventRecord, type InsertOptions, type InsertResult, LANE_WAITING,
+  type RouteEvent, type RouteTarget,
+} from "../types";
 import { type Db, one, rows, run } from "./client";
 import type { AfterCommit } from "./group-commit";
+import { byLane, laneRows } from "./lanes";
 import { queueRows } from "./queue";
 import { whereClause } from "./where";
 
@@ -36,32 +40,43 @@ export interface EventHooks {
 
 /**
  * eventWrites stores an event and its deliveries (fan-out) inside a batch's transaction; a delivery is
- * only written for an endpoint whose ready row exists (active as this transaction sees it).
+ * only written for an endpoint whose ready row exists (active as this transaction sees it). A FIFO
+ * delivery gets its lane position here (./lanes.ts) and is due only if it is its lane's head.
  */
 export function eventWrites(route: RouteEvent, activeEndpoints: () => Promise<readonly ActiveEndpoint[]>, bodies: BodyCache, hooks: EventHooks) {
   return {
     async insert(db: Db, after: AfterCommit, e: EventRecord, options: InsertOptions = {}): Promise<InsertResult> {
       await run(db, `INSERT INTO events (${COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [e.id, e.type, e.origin, e.body, e.created_at]);
-      const targets = options.onlyWebhook !== undefined ? [options.onlyWebhook] : route(e, await activeEndpoints());
-      const served = await queueRows(db).enqueueAll(targets, e.created_at);
-      const deliveryIds: string[] = [];
+      // webhook.test goes to its endpoint outside any lane.
+      const targets: RouteTarget[] = options.onlyWebhook !== undefined ? [{ id: options.onlyWebhook, lane: null }] : route(e, await activeEndpoints());
+      const queue = queueRows(db);
+      const served = await queue.served(targets.map((t) => t.id), targets.some((t) => t.lane !== null));
+      const made = targets.filter((t) => served.has(t.id)).map((t) => ({ ...t, deliveryId: newId("dlv") }));
+      // Ready rows (locked above when a lane is involved), then lane rows, in one stable order: ./lanes.ts.
+      const laned = made.filter((t) => t.lane !== null).map((t) => ({ webhook_id: t.id, lane: t.lane!, id: t.deliveryId })).sort(byLane);
+      const places = await laneRows(db).place(laned, e.created_at);
       const values: string[] = [];
-      const params: (string | number)[] = [e.id, e.type, e.created_at];
-      for (const webhookId of targets) {
-        if (!served.has(webhookId)) continue;
-        const id = newId("dlv");
-        params.push(id, webhookId);
-        values.push(`($${params.length - 1}, $1, $${params.length}, $2, 'pending', $3, $3, $3)`);
-        deliveryIds.push(id);
+      const params: (string | number | null)[] = [e.id, e.type, e.created_at, LANE_WAITING];
+      const due: string[] = [];
+      for (const t of made) {
+        const place = places.get(t.deliveryId);
+        params.push(t.deliveryId, t.id, t.lane, place?.sequence ?? null);
+        const n = params.length;
+        values.push(`($${n - 3}, $1, $${n - 2}, $2, 'pending', ${place && !place.head ? "$4" : "$3"}, $3, $3, $${n - 1}, $${n}::bigint)`);
+        if (!place || place.head) due.push(t.id);
       }
       // One statement for all of the event's deliveries: a round trip per delivery is what bounds a batch.
       if (values.length > 0) {
         await run(
           db,
-          `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at) VALUES ${values.join(", ")}`,
+          `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at, lane, sequence)
+           VALUES ${values.join(", ")}`,
           params,
         );
       }
+      // Deliveries waiting behind a lane's head change nothing a claim looks at.
+      await queue.enqueue(due, e.created_at, served);
+      const deliveryIds = made.map((t) => t.deliveryId);
       if (deliveryIds.length > 0) bodies.set(e.id, e.body);
       after(() => {
         hooks.onEventStored(e.origin);

@@ -1,6 +1,7 @@
 import type { SQL } from "bun";
 import type { PruneCounts, PruneCutoffs } from "../types";
 import { run } from "./client";
+import { IDLE_LANES } from "./lanes";
 
 // The advisory lock that keeps retention to one node at a time.
 const RETENTION_LOCK = 0x686f6f6c; // "hool"
@@ -46,6 +47,8 @@ export function postgresMaintenance(pool: SQL) {
           };
           // Deliveries first: their attempts go with them (ON DELETE CASCADE), and events then have none left.
           const deliveries = await drain(FINISHED_DELIVERIES, c.deliveriesBefore);
+          // A lane row goes once the lane is idle that long: its numbering starts again at 1 afterwards.
+          await drain(IDLE_LANES, c.deliveriesBefore);
           const events = await drain(OLD_EVENTS, c.eventsBefore);
           const inbound = await drain(OLD_INBOUND, c.inboundBefore);
           await drain(OLD_DEDUPE, c.inboundBefore);

@@ -13,6 +13,7 @@ import { inboundReads, inboundWrites } from "./inbound";
 import { postgresMaintenance } from "./maintenance";
 import { migrate } from "./migrate";
 import { crossNodeNotices } from "./notify";
+import { requeue } from "./requeue";
 import { resourceReads, resourceWrites } from "./resources";
 import { webhookReads, webhookWrites } from "./webhooks";
 
@@ -79,7 +80,8 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
   };
   const webhooksW = webhookWrites(endpointsChanged);
   const eventsW = eventWrites(route, webhooksR.active, bodies, hooks);
-  const queue = deliveryQueue(bodies, endpointsChanged, hooks.onEnqueued);
+  const queue = deliveryQueue(bodies, endpointsChanged);
+  const resend = requeue(hooks.onEnqueued);
   const inboundW = inboundWrites((db, after, e) => eventsW.insert(db, after, e));
   const resourcesW = resourceWrites(async (db, after, events) => {
     for (const e of events) await eventsW.insert(db, after, e);
@@ -102,8 +104,8 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
       remove: (id, describe) => resourcesW.remove(db, after, id, describe),
     },
     deliveries: {
-      retry: (id, now) => queue.retry(db, after, id, now),
-      recover: (id, since, now) => queue.recover(db, after, id, since, now),
+      retry: (id, now) => resend.retry(db, after, id, now),
+      recover: (id, since, now) => resend.recover(db, after, id, since, now),
     },
     idempotency: { complete: (scope, key, status, body, type) => idempotency.complete(db, scope, key, status, body, type) },
   });
@@ -133,8 +135,8 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
       complete: (results, decide, now) => write((db, after) => queue.complete(db, after, results, decide, now)),
       release: (leases, now) => write((db) => queue.release(db, leases, now)),
       releaseAbandoned: (owner, now) => write((db) => queue.releaseAbandoned(db, owner, now)),
-      retry: (id, now) => write((db, after) => queue.retry(db, after, id, now)),
-      recover: (id, since, now) => write((db, after) => queue.recover(db, after, id, since, now)),
+      retry: (id, now) => write((db, after) => resend.retry(db, after, id, now)),
+      recover: (id, since, now) => write((db, after) => resend.recover(db, after, id, since, now)),
     },
     inbound: {
       ...guarded(inboundReads(sql)),

@@ -1,15 +1,18 @@
-import type { ActiveEndpoint, PageQuery, WebhookPatch, WebhookRecord } from "../types";
+import { type ActiveEndpoint, ENDPOINT_OPTION_DEFAULTS, type Ordering, type PageQuery, type WebhookPatch, type WebhookRecord } from "../types";
 import { type Db, one, rows, run } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { queueRows } from "./queue";
 
-interface WebhookRow extends Omit<WebhookRecord, "events"> {
+interface WebhookRow extends Omit<WebhookRecord, "events" | "headers"> {
   events: string;
+  headers: string | null;
   deleted_at: number | null;
 }
 
+// SPEC §9's options, in the order create and update write them.
+const OPTIONS = "headers, timeout_ms, rate_limit, ordering, ordering_key, client_tls, oauth2";
 const COLUMNS =
-  "id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at";
+  `id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at, ${OPTIONS}`;
 
 // The transaction-scoped advisory lock that serialises endpoint creation across nodes.
 const CREATE_LOCK = 0x686f6f6d; // "hoom"
@@ -19,7 +22,13 @@ const ACTIVE_CACHE_MS = 1000;
 
 function fromRow(row: WebhookRow): WebhookRecord {
   const { deleted_at: _deleted, ...rest } = row;
-  return { ...rest, events: JSON.parse(row.events) as string[] };
+  return { ...rest, events: JSON.parse(row.events) as string[], headers: row.headers === null ? null : (JSON.parse(row.headers) as Record<string, string>) };
+}
+
+// The option columns' values, in OPTIONS order; a record made before issue 16 has them unset.
+function optionValues(r: Partial<WebhookRecord>): (string | number | null)[] {
+  const o = { ...ENDPOINT_OPTION_DEFAULTS, ...definedOnly(r) };
+  return [o.headers === null ? null : JSON.stringify(o.headers), o.timeout_ms, o.rate_limit, o.ordering, o.ordering_key, o.client_tls, o.oauth2];
 }
 
 /**
@@ -48,8 +57,9 @@ export function webhookReads(db: Db, now: () => number = Date.now) {
     active: (): Promise<readonly ActiveEndpoint[]> => {
       const t = now();
       if (!cache || t - cache.at > ACTIVE_CACHE_MS) {
-        const list = rows<{ id: string; events: string }>(db, "SELECT id, events FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id")
-          .then((found) => found.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] })));
+        const list = rows<{ id: string; events: string; ordering: Ordering; ordering_key: string | null }>(
+          db, "SELECT id, events, ordering, ordering_key FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
+        ).then((found) => found.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[], ordering: r.ordering, ordering_key: r.ordering_key })));
         cache = { at: t, list };
         list.catch(() => {
           if (cache?.list === list) cache = null;
@@ -80,9 +90,12 @@ export function webhookWrites(invalidate: () => void) {
       if (n >= maxEndpoints) return "limit_reached";
       await run(
         db,
-        `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret, r.failure_count, r.last_failure_at, r.failing_since, r.created_at, r.updated_at],
+        `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, ${OPTIONS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+        [
+          r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret, r.failure_count, r.last_failure_at, r.failing_since,
+          r.created_at, r.updated_at, ...optionValues(r),
+        ],
       );
       if (r.status === "active") await queueRows(db).open(r.id);
       after(invalidate);
@@ -103,10 +116,14 @@ export function webhookWrites(invalidate: () => void) {
       }
       await run(
         db,
-        "UPDATE webhooks SET url = $1, events = $2, description = $3, status = $4, failure_count = $5, failing_since = $6, updated_at = $7 WHERE id = $8",
-        [next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now, id],
+        `UPDATE webhooks SET url = $1, events = $2, description = $3, status = $4, failure_count = $5, failing_since = $6, updated_at = $7,
+           headers = $9, timeout_ms = $10, rate_limit = $11, ordering = $12, ordering_key = $13, client_tls = $14, oauth2 = $15
+         WHERE id = $8`,
+        [next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now, id, ...optionValues(next)],
       );
       if (current.status === "disabled" && next.status === "active") await queue.open(id);
+      // Whatever the old rate paced is void; a cleared rate forgets its window, a changed one keeps counting it.
+      else if (next.status === "active" && next.rate_limit !== current.rate_limit) await queue.repace(id, next.rate_limit !== null);
       after(invalidate);
       return next;
     },

@@ -1,70 +1,13 @@
 import { countBy } from "../guarded";
 import type { Database } from "bun:sqlite";
 import type {
-  AttemptResult, AttemptRow, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryQuery, DeliveryRecord,
-  DeliveryStatus, EndpointState, LeaseRef,
+  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef,
 } from "../types";
 import type { BodyCache } from "../body-cache";
 import type { AfterCommit } from "./group-commit";
-import type { QueueRows } from "./queue";
-import { whereClause } from "./where";
-
-interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
-  lease_until: number | null;
-}
-
-const COLUMNS = `id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, lease_until,
-  last_status_code, last_response, last_error, created_at, updated_at, delivered_at`;
-
-function fromRow(row: DeliveryRow): DeliveryRecord {
-  const { lease_until, ...rest } = row;
-  return { ...rest, leased: lease_until !== null };
-}
-
-/** deliveryReads answers history reads and the next wake-up off the read connection. */
-export function deliveryReads(db: Database, queue: QueueRows) {
-  const getOne = db.query<DeliveryRow, [string]>(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`);
-  const attemptsOf = db.query<AttemptRow, [string]>(
-    "SELECT id, delivery_id, attempted_at, status_code, duration_ms, error, response FROM attempts WHERE delivery_id = ? ORDER BY id",
-  );
-  const byEvent = db.query<DeliveryRow, [string]>(`SELECT ${COLUMNS} FROM deliveries WHERE event_id = ? ORDER BY id`);
-  const byStatus = db.query<{ status: DeliveryStatus; n: number }, []>("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status");
-  const oldest = db.query<{ t: number | null }, []>(
-    "SELECT MIN(t) AS t FROM (SELECT MIN(created_at) AS t FROM deliveries WHERE status = 'pending' UNION ALL SELECT MIN(created_at) FROM deliveries WHERE status = 'failed')",
-  );
-  const attemptsAfter = db.query<{ n: number }, [number]>("SELECT COUNT(*) AS n FROM attempts WHERE attempted_at >= ?");
-  const firstLeaseEnd = db.query<{ t: number | null }, []>("SELECT MIN(lease_until) AS t FROM deliveries WHERE lease_until IS NOT NULL");
-  return {
-    get: (id: string) => {
-      const row = getOne.get(id);
-      return row ? fromRow(row) : null;
-    },
-    attempts: (deliveryId: string) => attemptsOf.all(deliveryId),
-    listForWebhook: (webhookId: string, { status, limit, before }: DeliveryQuery) => {
-      const { clause, args } = whereClause([["webhook_id = ?", webhookId], ["status = ?", status], ["id < ?", before]]);
-      return db
-        .query<DeliveryRow, (string | number)[]>(`SELECT ${COLUMNS} FROM deliveries ${clause} ORDER BY id DESC LIMIT ?`)
-        .all(...args, limit)
-        .map(fromRow);
-    },
-    listForEvent: (eventId: string) => byEvent.all(eventId).map(fromRow),
-    countByStatus: () => {
-      const counts: Record<DeliveryStatus, number> = { pending: 0, failed: 0, delivered: 0, expired: 0 };
-      for (const row of byStatus.all()) counts[row.status] = row.n;
-      return counts;
-    },
-    oldestUnfinishedAt: () => oldest.get()?.t ?? null,
-    attemptsSince: (since: number) => attemptsAfter.get(since)?.n ?? 0,
-    // Two index reads: the first endpoint with due work and room, and the first lease to lapse.
-    // Endpoints at their limit are off the ready index, so the limit itself need not be passed here.
-    nextWakeAt: (_perEndpoint: number): number | null => {
-      const ready = queue.firstReady();
-      const lapse = firstLeaseEnd.get()?.t ?? null;
-      if (ready === null) return lapse;
-      return lapse === null ? ready : Math.min(ready, lapse);
-    },
-  };
-}
+import type { LaneRows } from "./lanes";
+import type { QueueRows, ReadyRow } from "./queue";
+import { afterClaim, parseRateLog, rateRoom } from "./rate-limit";
 
 interface EndpointRow {
   url: string;
@@ -75,6 +18,24 @@ interface EndpointRow {
   secret: string;
   previous_secret: string | null;
   previous_secret_until: number | null;
+  headers: string | null;
+  timeout_ms: number | null;
+  rate_limit: number | null;
+  client_tls: string | null;
+  oauth2: string | null;
+}
+
+/** Pace is what a claim may take from a rate-limited endpoint now, and how to record what it took. */
+interface Pace {
+  room: number;
+  record(claimed: number): { pacedUntil: number; log: string | null };
+}
+
+/** paceOf applies SPEC §9 rate_limit to a ready row; unlimited endpoints cost nothing (no log is read). */
+function paceOf(ready: ReadyRow, rate: number | null, now: number): Pace {
+  if (rate === null) return { room: Number.POSITIVE_INFINITY, record: () => ({ pacedUntil: 0, log: null }) };
+  const runs = parseRateLog(ready.rate_log, now);
+  return { room: rateRoom(runs, rate), record: (claimed) => afterClaim(runs, claimed, now, rate) };
 }
 
 /**
@@ -82,35 +43,42 @@ interface EndpointRow {
  * re-enqueues, each inside the caller's transaction. A claim round costs a bounded number of index
  * reads: lapsed leases (usually none), up to `total` ready endpoints, and per endpoint one range of its
  * queue index, one endpoint row and one ready-row update, whatever the number of endpoints or backlog.
+ * FIFO lanes (./lanes.ts) cost nothing here: only a lane's head is ever due.
  */
-export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache, onEndpointsChanged: () => void, onEnqueued: () => void) {
+export function deliveryQueue(
+  db: Database, queue: QueueRows, lanes: LaneRows, bodies: BodyCache, onEndpointsChanged: () => void, onEnqueued: () => void,
+) {
   const lapsed = db.query<{ webhook_id: string }, [number]>(
     `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
      WHERE lease_until IS NOT NULL AND lease_until <= ? RETURNING webhook_id`,
   );
   // next_attempt_at moves to the lease's end so a held row is not due again until the lease lapses.
   const claim = db.query<
-    { id: string; event_id: string; event_type: string; attempts: number; schedule_attempts: number },
+    { id: string; event_id: string; event_type: string; attempts: number; schedule_attempts: number; sequence: number | null },
     [number, string, string, number, number]
   >(
     `UPDATE deliveries SET lease_until = ?1, next_attempt_at = ?1, lease_owner = ?2
      WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?4
                   ORDER BY next_attempt_at LIMIT ?5)
-     RETURNING id, event_id, event_type, attempts, schedule_attempts`,
+     RETURNING id, event_id, event_type, attempts, schedule_attempts, sequence`,
   );
   const eventBody = db.query<{ body: string }, [string]>("SELECT body FROM events WHERE id = ?");
   const endpoint = db.query<EndpointRow, [string]>(
-    `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until
+    `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until,
+       headers, timeout_ms, rate_limit, client_tls, oauth2
      FROM webhooks WHERE id = ?`,
   );
   const insertAttempt = db.query(
     "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
-  const finishAttempt = db.query(
+  const finishAttempt = db.query<
+    { lane: string | null },
+    [string, number | null, number | null, string, string | null, number, number | null, string, string]
+  >(
     `UPDATE deliveries SET status = ?, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
        next_attempt_at = ?, lease_until = NULL, lease_owner = NULL, last_status_code = ?, last_response = ?, last_error = ?,
        updated_at = ?, delivered_at = COALESCE(?, delivered_at)
-     WHERE id = ? AND lease_owner = ?`,
+     WHERE id = ? AND lease_owner = ? RETURNING lane`,
   );
   const endpointSucceeded = db.query("UPDATE webhooks SET failure_count = 0, failing_since = NULL WHERE id = ?");
   const endpointFailed = db.query(
@@ -135,9 +103,10 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
   const releaseOne = db.query<{ webhook_id: string }, [number, string, string]>(
     "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ? RETURNING webhook_id",
   );
-  const getRow = db.query<{ webhook_id: string; status: DeliveryStatus; lease_until: number | null }, [string]>(
-    "SELECT webhook_id, status, lease_until FROM deliveries WHERE id = ?",
-  );
+  const getRow = db.query<
+    { webhook_id: string; status: DeliveryStatus; lease_until: number | null; lane: string | null; sequence: number | null },
+    [string]
+  >("SELECT webhook_id, status, lease_until, lane, sequence FROM deliveries WHERE id = ?");
   const isActive = db.query<{ n: number }, [string]>(
     "SELECT COUNT(*) AS n FROM webhooks WHERE id = ? AND status = 'active' AND deleted_at IS NULL",
   );
@@ -146,7 +115,13 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
   );
   const recover = db.query(
     `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ?
-     WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL`,
+     WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL AND lane IS NULL`,
+  );
+  // Lane deliveries go back one by one, each lane in position order, so the lowest one leads it.
+  const toRecoverInLanes = db.query<{ id: string; lane: string; sequence: number }, [string, number]>(
+    `SELECT id, lane, sequence FROM deliveries
+     WHERE webhook_id = ? AND status IN ('failed', 'expired') AND created_at >= ? AND lease_until IS NULL AND lane IS NOT NULL
+     ORDER BY lane, sequence`,
   );
   let round = 0;
   // The per-endpoint limit the ready rows were last computed with; set only once that commits.
@@ -180,8 +155,9 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
         if (claimed.length >= total) break;
         const limit = Math.min(perEndpoint - ready.in_flight, total - claimed.length);
         if (limit <= 0) {
-          // At a limit lowered since its last claim: record the limit, which takes the row off the index.
-          queue.took(ready.webhook_id, 0, now, perEndpoint);
+          // At a limit lowered since its last claim: record the limit, which takes the row off the index
+          // (its rate window is kept as it is).
+          queue.took(ready.webhook_id, 0, now, perEndpoint, ready.paced_until, ready.rate_log);
           continue;
         }
         const w = endpoint.get(ready.webhook_id);
@@ -189,12 +165,19 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
           queue.close(ready.webhook_id);
           continue;
         }
-        const rows = claim.all(now + leaseMs, lease, ready.webhook_id, now, limit);
-        queue.took(ready.webhook_id, rows.length, now, perEndpoint);
+        const pace = paceOf(ready, w.rate_limit, now);
+        const leaseUntil = now + leaseMs({ timeout_ms: w.timeout_ms, oauth2: w.oauth2 });
+        const rows = pace.room > 0 ? claim.all(leaseUntil, lease, ready.webhook_id, now, Math.min(limit, pace.room)) : [];
+        const { pacedUntil, log } = pace.record(rows.length);
+        queue.took(ready.webhook_id, rows.length, now, perEndpoint, pacedUntil, log);
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
+        const options = {
+          headers: w.headers === null ? null : (JSON.parse(w.headers) as Record<string, string>),
+          timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2,
+        };
         for (const row of rows) {
           const body = bodies.get(row.event_id) ?? eventBody.get(row.event_id)?.body ?? "";
-          claimed.push({ ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body, lease });
+          claimed.push({ ...row, ...options, webhook_id: ready.webhook_id, url: w.url, secrets, body, lease });
         }
       }
       return claimed;
@@ -212,10 +195,13 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
         const d = decide(r, state);
         const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
         // Recording requires the lease this attempt was made under: a lapsed one may be someone else's now.
-        if (finishAttempt.run(status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId, r.lease).changes === 0) {
+        const finished = finishAttempt.get(status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId, r.lease);
+        if (!finished) {
           outcome.stale.push(r.deliveryId);
           continue;
         }
+        // A finished head hands its lane on; a failed one with a retry keeps holding it.
+        if (finished.lane !== null && status !== "failed") lanes.finished(r.webhookId, finished.lane, r.deliveryId, now);
         insertAttempt.run(r.attemptId, r.deliveryId, r.attemptedAt, r.statusCode, Math.round(r.durationMs), r.error, r.response);
         returned.set(r.webhookId, (returned.get(r.webhookId) ?? 0) + 1);
         if (d.endpoint === "reset") {
@@ -263,7 +249,8 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
       if (!isActive.get(row.webhook_id)?.n) return "inactive";
       if (row.lease_until !== null) return "leased";
       if (row.status === "pending") return "already_pending";
-      restart.run(now, now, id);
+      const due = row.lane === null ? now : lanes.resend(row.webhook_id, row.lane, id, row.sequence ?? 0, now);
+      restart.run(due, now, id);
       queue.refresh(row.webhook_id);
       after(onEnqueued);
       return "ok";
@@ -271,7 +258,11 @@ export function deliveryQueue(db: Database, queue: QueueRows, bodies: BodyCache,
 
     recover(after: AfterCommit, webhookId: string, since: number, now: number): number {
       if (!isActive.get(webhookId)?.n) return 0;
-      const n = recover.run(now, now, webhookId, since).changes;
+      let n = recover.run(now, now, webhookId, since).changes;
+      for (const row of toRecoverInLanes.all(webhookId, since)) {
+        restart.run(lanes.resend(webhookId, row.lane, row.id, row.sequence, now), now, row.id);
+        n++;
+      }
       if (n > 0) {
         queue.refresh(webhookId);
         after(onEnqueued);

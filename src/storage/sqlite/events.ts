@@ -1,8 +1,10 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../../ids";
-import type { ActiveEndpoint, EventOrigin, EventQuery, EventRecord, InsertOptions, InsertResult, RouteEvent } from "../types";
+import { LANE_WAITING } from "../types";
+import type { ActiveEndpoint, EventOrigin, EventQuery, EventRecord, InsertOptions, InsertResult, RouteEvent, RouteTarget } from "../types";
 import type { BodyCache } from "../body-cache";
 import type { AfterCommit } from "./group-commit";
+import type { LaneRows } from "./lanes";
 import type { QueueRows } from "./queue";
 import { whereClause } from "./where";
 
@@ -42,10 +44,12 @@ export interface EventHooks {
  * eventWrites stores an event and its deliveries (fan-out) inside the caller's transaction, so an
  * acknowledged event always has its deliveries. Which endpoints get one is `route`'s decision; a
  * delivery is only written for an endpoint whose ready row exists (it is active in this transaction).
+ * A delivery routed to a FIFO lane takes the lane's next position here, in the same transaction.
  */
 export function eventWrites(
   db: Database,
   queue: QueueRows,
+  lanes: LaneRows,
   route: RouteEvent,
   activeEndpoints: () => readonly ActiveEndpoint[],
   bodies: BodyCache,
@@ -53,18 +57,25 @@ export function eventWrites(
 ) {
   const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
   const insertDelivery = db.query(
-    `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+    `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at, lane, sequence)
+     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
   );
   return {
     insert(after: AfterCommit, e: EventRecord, options: InsertOptions = {}): InsertResult {
       insert.run(e.id, e.type, e.origin, e.body, e.created_at);
-      const targets = options.onlyWebhook !== undefined ? [options.onlyWebhook] : route(e, activeEndpoints());
+      const targets: RouteTarget[] = options.onlyWebhook !== undefined ? [{ id: options.onlyWebhook, lane: null }] : route(e, activeEndpoints());
       const deliveryIds: string[] = [];
-      for (const webhookId of targets) {
-        if (!queue.enqueue(webhookId, e.created_at)) continue;
+      for (const { id: webhookId, lane } of targets) {
         const id = newId("dlv");
-        insertDelivery.run(id, e.id, webhookId, e.type, e.created_at, e.created_at, e.created_at);
+        if (lane === null) {
+          if (!queue.enqueue(webhookId, e.created_at)) continue;
+          insertDelivery.run(id, e.id, webhookId, e.type, e.created_at, e.created_at, e.created_at, null, null);
+        } else {
+          if (!queue.serves(webhookId)) continue;
+          const { sequence, dueAt } = lanes.join(webhookId, lane, id, e.created_at);
+          if (dueAt !== LANE_WAITING) queue.enqueue(webhookId, dueAt);
+          insertDelivery.run(id, e.id, webhookId, e.type, dueAt, e.created_at, e.created_at, lane, sequence);
+        }
         deliveryIds.push(id);
       }
       if (deliveryIds.length > 0) bodies.set(e.id, e.body);

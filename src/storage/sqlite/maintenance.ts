@@ -21,6 +21,12 @@ export function sqliteMaintenance(writer: Database, reader: Database, commits: G
          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.next_attempt_at IS NOT NULL)
        LIMIT ?)`,
   );
+  // A lane idle since before the cutoff (its head finished or pruned) is forgotten; it starts again at 1.
+  const idleLanes = writer.query(
+    `DELETE FROM delivery_lanes WHERE (webhook_id, lane) IN (
+       SELECT l.webhook_id, l.lane FROM delivery_lanes l LEFT JOIN deliveries d ON d.id = l.active_id
+       WHERE l.updated_at < ? AND (d.id IS NULL OR d.next_attempt_at IS NULL) LIMIT ?)`,
+  );
   const oldInbound = writer.query("DELETE FROM inbound WHERE id IN (SELECT id FROM inbound WHERE received_at < ? LIMIT ?)");
   const expiredKeys = writer.query(
     "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at < ? LIMIT ?)",
@@ -40,6 +46,7 @@ export function sqliteMaintenance(writer: Database, reader: Database, commits: G
     async prune(c: PruneCutoffs, batch = 500): Promise<PruneCounts> {
       // Deliveries first: their attempts go with them (ON DELETE CASCADE), and events then have none left.
       const deliveries = await drain(finishedDeliveries, c.deliveriesBefore, batch);
+      await drain(idleLanes, c.deliveriesBefore, batch);
       const events = await drain(oldEvents, c.eventsBefore, batch);
       const inbound = await drain(oldInbound, c.inboundBefore, batch);
       const idempotencyKeys = await drain(expiredKeys, c.now, batch);

@@ -13,9 +13,17 @@ import type { Database } from "bun:sqlite";
  * there is nothing unfinished (SQLite's multi-argument MAX is NULL when next_due_at is) and while the
  * endpoint is at its limit, so neither a claim round nor the next wake-up ever steps over endpoints
  * that cannot take more, however many of them there are.
+ *
+ * A rate-limited endpoint (SPEC §9) also keeps `rate_log`, its claims of the last second as
+ * "time:count" runs, and `paced_until`, when its full window frees room; ready_at includes it, so an
+ * endpoint over its rate is off the index like one at its limit. Unlimited endpoints keep 0 and NULL.
  */
 export function queueRows(db: Database) {
-  const readyAt = (due: string) => `CASE WHEN in_flight < max_in_flight THEN MAX(${due}, served_at) END`;
+  // The one rule for ready_at; an UPDATE's expressions see the row as it was, so callers changing a
+  // column the rule reads pass its new value.
+  const readyRule = (due: string, inFlight = "in_flight", max = "max_in_flight", served = "served_at", paced = "paced_until") =>
+    `CASE WHEN ${inFlight} < ${max} THEN MAX(${due}, ${served}, ${paced}) END`;
+  const readyAt = (due: string) => readyRule(due);
   const dueNow = db.query<{ next_due_at: number | null }, [string]>("SELECT next_due_at FROM delivery_queues WHERE webhook_id = ?");
   const enqueue = db.query<never, [number, string]>(
     `UPDATE delivery_queues SET next_due_at = MIN(COALESCE(next_due_at, ?1), ?1), ready_at = ${readyAt("MIN(COALESCE(next_due_at, ?1), ?1)")}
@@ -23,16 +31,18 @@ export function queueRows(db: Database) {
   );
   const dueOf = "(SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE webhook_id = ?1 AND next_attempt_at IS NOT NULL) AS d";
   // One statement per endpoint touched: the in-flight change and the due time read off its queue index.
-  // (An UPDATE's expressions see the row as it was, so the new in_flight is spelled out in the CASE.)
   const adjust = db.query<never, [string, number]>(
-    `UPDATE delivery_queues SET in_flight = MAX(0, in_flight + ?2), next_due_at = d.t,
-       ready_at = CASE WHEN MAX(0, in_flight + ?2) < max_in_flight THEN MAX(d.t, served_at) END
+    `UPDATE delivery_queues SET in_flight = MAX(0, in_flight + ?2), next_due_at = d.t, ready_at = ${readyRule("d.t", "MAX(0, in_flight + ?2)")}
      FROM ${dueOf} WHERE webhook_id = ?1`,
   );
-  const took = db.query<never, [string, number, number, number]>(
-    `UPDATE delivery_queues SET in_flight = in_flight + ?2, served_at = ?3, max_in_flight = ?4, next_due_at = d.t,
-       ready_at = CASE WHEN in_flight + ?2 < ?4 THEN MAX(d.t, ?3) END
+  const took = db.query<never, [string, number, number, number, number, string | null]>(
+    `UPDATE delivery_queues SET in_flight = in_flight + ?2, served_at = ?3, max_in_flight = ?4, paced_until = ?5, rate_log = ?6,
+       next_due_at = d.t, ready_at = ${readyRule("d.t", "in_flight + ?2", "?4", "?3", "?5")}
      FROM ${dueOf} WHERE webhook_id = ?1`,
+  );
+  const unpace = db.query<never, [string]>(
+    `UPDATE delivery_queues SET paced_until = 0, ready_at = ${readyRule("next_due_at", "in_flight", "max_in_flight", "served_at", "0")}
+     WHERE webhook_id = ?1 AND paced_until <> 0`,
   );
   const minDue = "(SELECT MIN(next_attempt_at) FROM deliveries d WHERE d.webhook_id = delivery_queues.webhook_id AND d.next_attempt_at IS NOT NULL)";
   const refreshAll = db.query(`UPDATE delivery_queues SET next_due_at = ${minDue}, ready_at = ${readyAt(minDue)}`);
@@ -50,13 +60,16 @@ export function queueRows(db: Database) {
   // At start: no lease is held, and a served_at ahead of the clock (stepped back meanwhile) must not hold an endpoint back.
   const limitAll = db.query<never, [number]>("UPDATE delivery_queues SET max_in_flight = ?");
   const noneInFlight = db.query("UPDATE delivery_queues SET in_flight = 0, served_at = MIN(served_at, ?)");
-  const ready = db.query<{ webhook_id: string; in_flight: number }, [number, number]>(
-    "SELECT webhook_id, in_flight FROM delivery_queues WHERE ready_at IS NOT NULL AND ready_at <= ? ORDER BY ready_at LIMIT ?",
+  const ready = db.query<ReadyRow, [number, number]>(
+    `SELECT webhook_id, in_flight, paced_until, rate_log FROM delivery_queues
+     WHERE ready_at IS NOT NULL AND ready_at <= ? ORDER BY ready_at LIMIT ?`,
   );
   const firstReady = db.query<{ t: number | null }, []>("SELECT MIN(ready_at) AS t FROM delivery_queues WHERE ready_at IS NOT NULL");
 
   return {
     /** enqueue: a delivery due at `dueAt` was added; false when the endpoint is not served (inactive). */
+    /** serves: the endpoint has a ready row, i.e. it is active and takes deliveries in this transaction. */
+    serves: (webhookId: string): boolean => dueNow.get(webhookId) !== null,
     enqueue: (webhookId: string, dueAt: number): boolean => {
       const row = dueNow.get(webhookId);
       if (!row) return false;
@@ -76,7 +89,10 @@ export function queueRows(db: Database) {
     /** close takes an inactive endpoint's row away: nothing of it is claimed any more. */
     close: (webhookId: string) => void close.run(webhookId),
     /** took: a claim leased `n` more under a limit of `perEndpoint` (kept, so a full endpoint leaves the index). */
-    took: (webhookId: string, n: number, now: number, perEndpoint: number) => void took.run(webhookId, n, now, perEndpoint),
+    took: (webhookId: string, n: number, now: number, perEndpoint: number, pacedUntil = 0, rateLog: string | null = null) =>
+      void took.run(webhookId, n, now, perEndpoint, pacedUntil, rateLog),
+    /** unpace: the endpoint's rate changed; the next claim applies the new one to the window so far. */
+    unpace: (webhookId: string) => void unpace.run(webhookId),
     /** reset: no lease is held any more (start); rows are made for any active endpoint missing one and recomputed. */
     reset: (now: number) => {
       openMissing.run();
@@ -91,6 +107,14 @@ export function queueRows(db: Database) {
     ready: (now: number, limit: number) => ready.all(now, limit),
     firstReady: (): number | null => firstReady.get()?.t ?? null,
   };
+}
+
+/** ReadyRow is an endpoint a claim may take from. */
+export interface ReadyRow {
+  webhook_id: string;
+  in_flight: number;
+  paced_until: number;
+  rate_log: string | null;
 }
 
 /** QueueRows is the ready-row bookkeeping of one connection. */

@@ -2,12 +2,14 @@ import { statSync } from "node:fs";
 import type { Clock } from "../../clock";
 import type { EventOrigin, RouteEvent, Storage, Tx } from "../types";
 import { BodyCache } from "../body-cache";
-import { deliveryQueue, deliveryReads } from "./deliveries";
+import { deliveryQueue } from "./deliveries";
+import { deliveryReads } from "./delivery-reads";
 import { guarded, toStorageError } from "./errors";
 import { eventReads, eventWrites } from "./events";
 import { type AfterCommit, GroupCommit } from "./group-commit";
 import { idempotencyWrites } from "./idempotency";
 import { inboundReads, inboundWrites } from "./inbound";
+import { laneRows } from "./lanes";
 import { sqliteMaintenance } from "./maintenance";
 import { migrate, requireCurrentSchema } from "./migrate";
 import { openDatabase, openReader } from "./open";
@@ -78,8 +80,9 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
   const webhooksR = webhookReads(reader);
   const queueW = queueRows(writer);
   const webhooksW = webhookWrites(writer, queueW, webhooksR.invalidate);
-  const eventsW = eventWrites(writer, queueW, route, webhooksR.active, bodies, hooks);
-  const queue = deliveryQueue(writer, queueW, bodies, webhooksR.invalidate, hooks.onEnqueued);
+  const lanes = laneRows(writer);
+  const eventsW = eventWrites(writer, queueW, lanes, route, webhooksR.active, bodies, hooks);
+  const queue = deliveryQueue(writer, queueW, lanes, bodies, webhooksR.invalidate, hooks.onEnqueued);
   const inboundW = inboundWrites(writer, (after, e) => eventsW.insert(after, e));
   const resourcesW = resourceWrites(writer, (after, events) => {
     for (const e of events) eventsW.insert(after, e);

@@ -1,19 +1,29 @@
 import type { Database } from "bun:sqlite";
-import type { ActiveEndpoint, PageQuery, WebhookPatch, WebhookRecord } from "../types";
+import { type ActiveEndpoint, ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Ordering, type PageQuery, type WebhookPatch, type WebhookRecord } from "../types";
 import type { AfterCommit } from "./group-commit";
 import type { QueueRows } from "./queue";
 
-interface WebhookRow extends Omit<WebhookRecord, "events"> {
+interface WebhookRow extends Omit<WebhookRecord, "events" | "headers"> {
   events: string;
+  headers: string | null;
   deleted_at: number | null;
 }
 
-const COLUMNS =
-  "id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at";
+const OPTION_COLUMNS = "headers, timeout_ms, rate_limit, ordering, ordering_key, client_tls, oauth2";
+const COLUMNS = `id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at,
+  deleted_at, ${OPTION_COLUMNS}`;
 
 function fromRow(row: WebhookRow): WebhookRecord {
   const { deleted_at: _deleted, ...rest } = row;
-  return { ...rest, events: JSON.parse(row.events) as string[] };
+  return { ...rest, events: JSON.parse(row.events) as string[], headers: row.headers === null ? null : (JSON.parse(row.headers) as Record<string, string>) };
+}
+
+/** optionValues are the option columns' values in OPTION_COLUMNS order; a record made without options stores the defaults. */
+function optionValues(o: Partial<EndpointOptions>): [string | null, number | null, number | null, string, string | null, string | null, string | null] {
+  return [
+    o.headers == null ? null : JSON.stringify(o.headers), o.timeout_ms ?? null, o.rate_limit ?? null, o.ordering ?? "none",
+    o.ordering_key ?? null, o.client_tls ?? null, o.oauth2 ?? null,
+  ];
 }
 
 /**
@@ -27,8 +37,8 @@ export function webhookReads(db: Database) {
   const nextPage = db.query<WebhookRow, [string, number]>(
     `SELECT ${COLUMNS} FROM webhooks WHERE deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`,
   );
-  const activeRows = db.query<{ id: string; events: string }, []>(
-    "SELECT id, events FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
+  const activeRows = db.query<{ id: string; events: string; ordering: Ordering; ordering_key: string | null }, []>(
+    "SELECT id, events, ordering, ordering_key FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
   );
   let activeCache: readonly ActiveEndpoint[] | null = null;
   const get = (id: string) => {
@@ -43,7 +53,7 @@ export function webhookReads(db: Database) {
     },
     list: ({ limit, before }: PageQuery) => (before ? nextPage.all(before, limit) : firstPage.all(limit)).map(fromRow),
     active: (): readonly ActiveEndpoint[] =>
-      (activeCache ??= activeRows.all().map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] }))),
+      (activeCache ??= activeRows.all().map((r) => ({ ...r, events: JSON.parse(r.events) as string[] }))),
     invalidate: () => {
       activeCache = null;
     },
@@ -54,12 +64,15 @@ export function webhookReads(db: Database) {
 export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => void) {
   const countLive = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM webhooks WHERE deleted_at IS NULL");
   const insert = db.query(
-    `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at,
+       ${OPTION_COLUMNS})
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const getAny = db.query<WebhookRow, [string]>(`SELECT ${COLUMNS} FROM webhooks WHERE id = ?`);
   const updateRow = db.query(
-    "UPDATE webhooks SET url = ?, events = ?, description = ?, status = ?, failure_count = ?, failing_since = ?, updated_at = ? WHERE id = ?",
+    `UPDATE webhooks SET url = ?, events = ?, description = ?, status = ?, failure_count = ?, failing_since = ?, updated_at = ?,
+       headers = ?, timeout_ms = ?, rate_limit = ?, ordering = ?, ordering_key = ?, client_tls = ?, oauth2 = ?
+     WHERE id = ?`,
   );
   const markDeleted = db.query("UPDATE webhooks SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
   // Leased deliveries are left to their worker, which expires them when it reports back.
@@ -80,7 +93,7 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
       if ((countLive.get()?.n ?? 0) >= maxEndpoints) return "limit_reached";
       insert.run(
         r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret,
-        r.failure_count, r.last_failure_at, r.failing_since, r.created_at, r.updated_at,
+        r.failure_count, r.last_failure_at, r.failing_since, r.created_at, r.updated_at, ...optionValues(r),
       );
       if (r.status === "active") queue.open(r.id);
       after(invalidate);
@@ -89,7 +102,7 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
     update(after: AfterCommit, id: string, patch: WebhookPatch, now: number): WebhookRecord | null {
       const current = live(id);
       if (!current) return null;
-      const next = { ...current, ...definedOnly(patch), updated_at: now };
+      const next: WebhookRecord = { ...ENDPOINT_OPTION_DEFAULTS, ...current, ...definedOnly(patch), updated_at: now };
       if (current.status === "active" && next.status === "disabled") {
         expireUnfinished.run("endpoint_disabled", now, id);
         queue.close(id);
@@ -100,7 +113,12 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
         next.failing_since = null;
         queue.open(id);
       }
-      updateRow.run(next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now, id);
+      updateRow.run(
+        next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now,
+        ...optionValues(next), id,
+      );
+      // A changed rate takes effect at once: the pacing the old one set must not hold the endpoint back.
+      if (patch.rate_limit !== undefined && next.status === "active") queue.unpace(id);
       after(invalidate);
       return next;
     },

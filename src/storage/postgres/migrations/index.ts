@@ -1,4 +1,5 @@
 import { initial } from "./001-initial";
+import { endpointOptions } from "./002-endpoint-options";
 
 /** Migration is one schema step of the PostgreSQL backend (its own numbering, not SQLite's). */
 export interface Migration {
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every PostgreSQL schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions];

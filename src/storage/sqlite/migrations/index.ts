@@ -6,6 +6,7 @@ import { dropDeliveriesCreated } from "./005-drop-deliveries-created";
 import { inboundEventIndex } from "./006-inbound-event-index";
 import { attemptsTimeIndex } from "./007-attempts-time-index";
 import { deliveryQueues } from "./008-delivery-queues";
+import { endpointOptions } from "./009-endpoint-options";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -17,5 +18,5 @@ export interface Migration {
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated, inboundEventIndex,
-  attemptsTimeIndex, deliveryQueues,
+  attemptsTimeIndex, deliveryQueues, endpointOptions,
 ];
