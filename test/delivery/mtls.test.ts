@@ -177,9 +177,15 @@ describe.skipIf(!pki.ok)("hookd serve with a client TLS profile", () => {
     copyFileSync(pki.path("client-a.pem"), pki.path("hup.pem"));
     copyFileSync(pki.path("client-a.key"), pki.path("hup.key"));
     const profile = [`name = "hup"`, `cert = ${JSON.stringify(pki.path("hup.pem"))}`, `key = ${JSON.stringify(pki.path("hup.key"))}`, `ca = ${JSON.stringify(pki.path("ca.pem"))}`];
-    const site = hookdSite({ delivery: 'allow_targets = ["127.0.0.0/8"]', "[[delivery.client_tls]]": profile.join("\n") });
+    const site = hookdSite({ delivery: 'allow_targets = ["127.0.0.0/8"]', "[[delivery.client_tls]]": profile.join("\n"), log: 'level = "info"' });
     const h = await site.start();
     cleanups.push(() => h.proc.kill("SIGKILL"));
+    // The log is read as it comes, so the test can wait for the reload's own line instead of a fixed time.
+    let log = "";
+    const reading = (async () => {
+      for await (const chunk of h.proc.stdout) log += new TextDecoder().decode(chunk);
+    })();
+    const count = (text: string) => log.split(text).length - 1;
     const created = await h.api("POST", "/v1/webhooks", { url: `https://127.0.0.1:${r.port}/hook`, events: ["mtls.test"], client_tls: "hup" });
     expect(created.status).toBe(201);
     const publish = async (n: number) => {
@@ -191,15 +197,15 @@ describe.skipIf(!pki.ok)("hookd serve with a client TLS profile", () => {
     copyFileSync(pki.path("client-b.pem"), pki.path("hup.pem"));
     copyFileSync(pki.path("client-b.key"), pki.path("hup.key"));
     h.proc.kill("SIGHUP");
-    await Bun.sleep(300);
+    await waitFor(() => count("client TLS profiles reloaded") === 1, 5000, "the reload logged");
     expect(await publish(2)).toBe("client-b");
     writeFileSync(pki.path("hup.key"), "garbage");
     h.proc.kill("SIGHUP");
-    await Bun.sleep(300);
+    await waitFor(() => count("client TLS profile reload failed") === 1, 5000, "the failed reload logged");
     expect(await publish(3)).toBe("client-b");
     h.proc.kill("SIGTERM");
     expect(await h.proc.exited).toBe(0);
-    const log = await new Response(h.proc.stdout).text();
+    await reading;
     expect(log).toContain('"key":"delivery.client_tls[0].key"');
     expect(log).not.toContain("PRIVATE KEY");
   }, 30_000);

@@ -333,6 +333,8 @@ function sourceCodes() {
 
   // The sender's words live in sender.ts and route.ts (connecting to a checked address, shared with OAuth2 token requests).
   const sender = text("delivery/sender.ts") + text("delivery/route.ts");
+  // The profiles' failures (oauth2:, client_tls:) are listed too, checked only for staleness: their files hold protocol words.
+  const profiles = ["oauth2", "token-request", "client-tls"].map((f) => text(`delivery/${f}.ts`)).join("\n");
   const dispatcher = text("delivery/dispatcher.ts");
   const stores = text("storage/sqlite/deliveries.ts") + text("storage/sqlite/webhooks.ts") + text("delivery/outcome.ts");
   // snake_case delivery errors: the sender's constants, and what the stores write into last_error.
@@ -346,7 +348,7 @@ function sourceCodes() {
   for (const m of sender.matchAll(/^\s+[A-Z]+: "([^"]+)",$/gm)) stems.add(m[1]!); // FAILURE_WORDS
   for (const m of dispatcher.matchAll(/error: [^,\n]*?"([^"\n]+)"/g)) stems.add(m[1]!); // "HTTP 410 Gone: …"
   stems.delete("");
-  return { details, deliveryCodes, stems, wordedSource: sender + dispatcher };
+  return { details, deliveryCodes, stems, wordedSource: sender + dispatcher + profiles };
 }
 
 /** stemOf is the literal start of a worded error, before its first variable part. */
