@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "./clock";
-import type { Config } from "./config/types";
+import type { Config, DeliveryProfiles } from "./config/types";
 import { storageLocation } from "./config/storage";
 import { formatListen } from "./config/values";
 import { EventCatalogue } from "./events/types";
@@ -17,7 +17,7 @@ import { DeliveryScheduler } from "./delivery/scheduler";
 import { type Resolver, systemResolver } from "./delivery/resolver";
 import { ClientTlsError } from "./delivery/client-tls";
 import { TOKEN_TIMEOUT_MS } from "./delivery/oauth2";
-import { createSender, type DeliveryProfiles, type Sender } from "./delivery/sender";
+import { createSender, type Sender } from "./delivery/sender";
 import { createRouter } from "./delivery/fanout";
 import { type OpenedStorage, openStorage, StorageOpenError } from "./storage/open";
 import type { Storage } from "./storage/types";

@@ -101,13 +101,16 @@ export function deliveryRoutes(deps: ApiDeps) {
           throw new ApiError("conflict", `endpoint ${d.webhook_id} is ${webhook?.deleted ? "deleted" : "disabled"}; enable it before retrying`);
         }
         const now = deps.clock.now();
-        // The answer is the delivery as the retry leaves it, recorded in the retry's own transaction.
-        const answer = JSON.stringify({ data: deliveryJson({ ...d, status: "pending", next_attempt_at: now, updated_at: now }) });
+        // The answer is the delivery as the retry leaves it, recorded in the retry's own transaction:
+        // due now, or (a FIFO lane's delivery behind an unfinished head) waiting, next_attempt_at null.
+        const answerFor = (dueAt: number | null) =>
+          JSON.stringify({ data: deliveryJson({ ...d, status: "pending", next_attempt_at: dueAt, updated_at: now }) });
         const record = contextOf(request).recordAnswer;
-        const outcome = await deps.storage.tx(async (tx) => {
+        const { outcome, answer } = await deps.storage.tx(async (tx) => {
           const result = await tx.deliveries.retry(d.id, now);
-          if (result === "ok") await record?.(tx, 202, answer);
-          return result;
+          const text = answerFor(result === "waiting" ? null : now);
+          if (result === "ok" || result === "waiting") await record?.(tx, 202, text);
+          return { outcome: result, answer: text };
         });
         if (outcome === "inactive") throw new ApiError("conflict", `endpoint ${d.webhook_id} is no longer active; enable it before retrying`);
         if (outcome === "leased") throw new ApiError("conflict", "the delivery is being attempted right now; retry after it finishes");

@@ -3,7 +3,7 @@ import type { EventCatalogue } from "../events/types";
 import type { Logger } from "../log";
 import type { TargetPolicy } from "../security/targets";
 import type { Storage } from "../storage/types";
-import type { DeliveryProfiles } from "./webhook-options";
+import type { DeliveryProfiles } from "../config/types";
 
 /** ApiDeps is what the admin routes may use: storage through its interface, never the database. */
 export interface ApiDeps {

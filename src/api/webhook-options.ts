@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { parseDuration } from "../config/duration";
-import type { ClientTlsProfile, OAuth2Profile } from "../config/types";
+import type { DeliveryProfiles } from "../config/types";
+import { HEADER_NAME, isReservedHeader, isSensitiveHeader } from "../delivery/headers";
 import type { ErrorDetail } from "../http/errors";
 import { ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Ordering } from "../storage/types";
 
@@ -9,12 +10,6 @@ import { ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Ordering } from ".
 
 /** MASK is what a sensitive header value reads back as; a PATCH sending it keeps the stored value. */
 export const MASK = "********";
-
-/** DeliveryProfiles are the configured `[[delivery.client_tls]]` and `[[delivery.oauth2]]` profiles (reloadable). */
-export interface DeliveryProfiles {
-  readonly client_tls: readonly ClientTlsProfile[];
-  readonly oauth2: readonly OAuth2Profile[];
-}
 
 /** OPTION_FIELDS are the option keys of a create or PATCH body. */
 export const OPTION_FIELDS = ["headers", "timeout", "rate_limit", "ordering", "ordering_key", "client_tls", "oauth2"] as const;
@@ -26,10 +21,6 @@ const MAX_POINTER = 256;
 const TIMEOUT_MIN_MS = 1000;
 const TIMEOUT_MAX_MS = 60_000;
 const RATE_MAX = 10_000;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// hookd sets these itself (or the HTTP stack does); an endpoint must not override or duplicate them.
-const RESERVED = new Set(["host", "content-length", "connection", "transfer-encoding", "content-encoding", "te", "upgrade", "content-type", "user-agent"]);
-const SENSITIVE = /authorization|token|secret|key|password|cookie/i;
 
 // The body schema only lets the fields through (documented for /openapi.json); checkOptions judges them,
 // so every bad option gets one `details` entry beside the url and events problems.
@@ -49,10 +40,7 @@ export const OPTION_BODY = {
   oauth2: documented("name of a [[delivery.oauth2]] profile (client-credentials Bearer token)", { type: ["string", "null"] }),
 };
 
-/** isSensitiveHeader: a name containing authorization, token, secret, key, password or cookie (any case) holds a credential. */
-export function isSensitiveHeader(name: string): boolean {
-  return SENSITIVE.test(name);
-}
+export { isSensitiveHeader };
 
 /** maskHeaders replaces sensitive values with MASK: the only form headers leave the API or reach a log in. */
 export function maskHeaders(headers: Readonly<Record<string, string>> | null): Record<string, string> | null {
@@ -80,9 +68,8 @@ export function optionsJson(o: EndpointOptions) {
 
 /** headerNameProblem says what is wrong with an extra header's name, or null. */
 export function headerNameProblem(name: string): string | null {
-  if (!TOKEN.test(name)) return `${JSON.stringify(name)} is not a header name (an RFC 7230 token)`;
-  const lower = name.toLowerCase();
-  if (RESERVED.has(lower) || lower.startsWith("x-hookd-") || lower.startsWith("webhook-")) return `${name} is set by hookd and cannot be given`;
+  if (!HEADER_NAME.test(name)) return `${JSON.stringify(name)} is not a header name (an RFC 7230 token)`;
+  if (isReservedHeader(name)) return `${name} is set by hookd and cannot be given`;
   return null;
 }
 

@@ -56,6 +56,23 @@ function normalizeUrl(url: string): string {
   return parsed.href;
 }
 
+/**
+ * inTurn runs calls with the same key one after another (others concurrently); a key's entry goes
+ * when its last call ends, so the map holds only endpoints being changed right now.
+ */
+function inTurn() {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => {});
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return run;
+  };
+}
+
 /** newSecret is `whsec_` + base64 of 32 random bytes (the Standard Webhooks form). */
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
@@ -85,6 +102,7 @@ export function webhookJson(w: WebhookRecord) {
 
 /** webhookRoutes serves SPEC §4's endpoint CRUD; delivery routes join in the delivery issue. */
 export function webhookRoutes(deps: ApiDeps) {
+  const patchesInTurn = inTurn();
   const problems = (fields: { url?: string; events?: string[] }): ErrorDetail[] => {
     const details: ErrorDetail[] = [];
     if (fields.url !== undefined) details.push(...checkEndpointUrl(fields.url, deps.targets));
@@ -152,7 +170,10 @@ export function webhookRoutes(deps: ApiDeps) {
     })
     .patch(
       "/v1/webhooks/:id",
-      async ({ params, body, request }) => {
+      ({ params, body, request }) => patchesInTurn(params.id, async () => {
+        // One PATCH of an endpoint at a time (in this process): the header rules read the stored values
+        // ("********" keeps one; a new origin needs them all again), so two PATCHes racing must not both
+        // decide from the same `before` — one could carry a key to the other's new host.
         const before = await find(params.id);
         const url = body.url === undefined ? before.url : normalizedOrNull(body.url);
         const options = checkOptions({ body, before, url, profiles: deps.deliveryProfiles() });
@@ -168,7 +189,7 @@ export function webhookRoutes(deps: ApiDeps) {
         if (!updated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         contextOf(request).log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
         return { data: webhookJson(updated) };
-      },
+      }),
       {
         params: ID_PARAMS,
         body: PATCH_BODY,

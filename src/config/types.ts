@@ -74,6 +74,12 @@ export interface OAuth2Profile {
   readonly allow_urls: readonly string[];
 }
 
+/** DeliveryProfiles are `[delivery]`'s named outbound profiles, which endpoints refer to by name (reloadable). */
+export interface DeliveryProfiles {
+  readonly client_tls: readonly ClientTlsProfile[];
+  readonly oauth2: readonly OAuth2Profile[];
+}
+
 /** StorageConfig is `[storage]`: SQLite at `path`, or PostgreSQL at `url` (inline or from `$url_env`). */
 export interface StorageConfig {
   readonly backend: "sqlite" | "postgres";

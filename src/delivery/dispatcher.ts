@@ -3,7 +3,7 @@ import { newId } from "../ids";
 import type { AttemptResult, ClaimedDelivery } from "../storage/types";
 import { nextRetryDelay, parseRetryAfter } from "./backoff";
 import type { SendOutcome, SendRequest } from "./sender";
-import { mergeHeaders } from "./headers";
+import { mergeHeaders, sensitiveValues } from "./headers";
 import { deliveryHeaders } from "./sign";
 
 /** DispatchSettings are the `[delivery]` values one attempt needs. */
@@ -42,6 +42,7 @@ export async function attemptDelivery(d: ClaimedDelivery, send: Send, clock: Clo
     timeoutMs: d.timeout_ms ?? settings.timeoutMs,
     clientTls: d.client_tls,
     oauth2: d.oauth2,
+    secrets: d.headers === null ? undefined : sensitiveValues(d.headers),
   });
   const finishedAt = clock.now();
   const gone = outcome.statusCode === 410;

@@ -1,4 +1,4 @@
-import type { ClientTlsProfile, OAuth2Profile } from "../config/types";
+import type { DeliveryProfiles } from "../config/types";
 import type { Logger } from "../log";
 import { type ClientTlsEntry, type ClientTlsReload, ClientTlsStore } from "./client-tls";
 import { OAuth2Tokens, type Token, TOKEN_TIMEOUT_MS, urlAllowed } from "./oauth2";
@@ -22,6 +22,8 @@ export interface SendRequest {
   clientTls?: string | null;
   /** oauth2 names a `[[delivery.oauth2]]` profile whose bearer token the attempt sends. */
   oauth2?: string | null;
+  /** secrets: values (sensitive header values) replaced by "********" in the recorded answer, should the receiver echo them. */
+  secrets?: readonly string[];
 }
 
 /** SendOutcome is what gets recorded on the attempt; failures are values here, never exceptions. */
@@ -32,12 +34,6 @@ export interface SendOutcome {
   error: string | null;
   response: string;
   retryAfter: string | null;
-}
-
-/** DeliveryProfiles are `[delivery]`'s named outbound profiles. */
-export interface DeliveryProfiles {
-  readonly client_tls: readonly ClientTlsProfile[];
-  readonly oauth2: readonly OAuth2Profile[];
 }
 
 /** SenderOptions: `proxy` "" or absent means direct; `ca` (PEM) replaces the trusted roots for https, for private CAs and tests. */
@@ -156,7 +152,8 @@ export function createSender(options: SenderOptions): Sender {
       // Only a misbehaving injected resolver gets here; the dispatcher relies on send never throwing.
       out = { ok: false, statusCode: null, error: `send failed: ${errorText(e)}`, response: "", retryAfter: null };
     }
-    const { ok, statusCode, error, response, retryAfter } = out;
+    const { ok, statusCode, error, retryAfter } = out;
+    const response = req.secrets === undefined ? out.response : withoutSecrets(out.response, req.secrets);
     return { ok, statusCode, error, response, retryAfter, durationMs: Math.round(performance.now() - started) };
   }
 
@@ -172,6 +169,13 @@ export function createSender(options: SenderOptions): Sender {
       clientTls.close();
     },
   };
+}
+
+/** withoutSecrets keeps sensitive header values (API keys…) out of the stored response, should a receiver echo its request back. */
+function withoutSecrets(response: string, secrets: readonly string[]): string {
+  let out = response;
+  for (const value of secrets) if (out.includes(value)) out = out.replaceAll(value, "********");
+  return out;
 }
 
 /** masked keeps a token out of the stored response even when a receiver echoes its request headers back. */

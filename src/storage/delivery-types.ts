@@ -145,10 +145,16 @@ export interface DeliveryQuery extends PageQuery {
   status?: DeliveryStatus;
 }
 
+/** RetryOutcome: "ok" and "waiting" re-enqueued the delivery (due now / behind its lane's head). */
+export type RetryOutcome = "ok" | "waiting" | "not_found" | "leased" | "already_pending" | "inactive";
+
 /** DeliveryWrites re-enqueue deliveries; they may commit with other writes (the idempotency answer). */
 export interface DeliveryWrites {
-  /** retry makes a finished or failed delivery pending now with a fresh schedule; not while its endpoint is inactive. */
-  retry(id: string, now: number): Promise<"ok" | "not_found" | "leased" | "already_pending" | "inactive">;
+  /**
+   * retry makes a finished or failed delivery pending now with a fresh schedule; not while its endpoint
+   * is inactive. "waiting": pending again, but behind its FIFO lane's unfinished head (LANE_WAITING).
+   */
+  retry(id: string, now: number): Promise<RetryOutcome>;
   /** recover re-enqueues an active endpoint's unleased failed/expired deliveries created since `since` (0 for an inactive one). */
   recover(webhookId: string, since: number, now: number): Promise<number>;
 }

@@ -96,6 +96,21 @@ describe("custom headers", () => {
     expect(r.requests[1]!.headers["x-tenant"]).toBe("plant-8");
   });
 
+  test("a receiver echoing the key back does not put it into the stored attempt", async () => {
+    const r = receiver((req) => new Response(`you sent key=${req.headers.get("x-api-key")} tenant=${req.headers.get("x-tenant")}`));
+    const w = await endpoint(r, { headers: { "X-Api-Key": "k-echoed-4711", "X-Tenant": "plant-7" } });
+    await publish(w.type, {});
+    await waitFor(() => r.requests.length === 1, 5000, "delivery");
+    let d: any;
+    await waitFor(async () => {
+      const list = (await server.api("GET", `/v1/webhooks/${w.id}/deliveries`)).body.data;
+      d = list[0] && (await server.api("GET", `/v1/deliveries/${list[0].id}`)).body.data;
+      return d?.status === "delivered";
+    }, 5000, "delivered");
+    expect(d.last_response).toBe("you sent key=******** tenant=plant-7");
+    expect(d.attempt_history[0].response).toBe("you sent key=******** tenant=plant-7");
+  });
+
   test("a key set for one host is never sent to another: an origin change must send it again", async () => {
     const r = receiver();
     const other = receiver();
@@ -111,6 +126,22 @@ describe("custom headers", () => {
     await waitFor(() => other.requests.length === 1, 5000, "delivery to the new host");
     expect(other.requests[0]!.headers.authorization).toBe("Bearer other");
     expect(r.requests.length).toBe(0);
+  });
+});
+
+describe("concurrent PATCHes", () => {
+  test("a key kept with \"********\" never rides along to a new origin set by a PATCH racing it", async () => {
+    const r = receiver();
+    const other = receiver();
+    const w = await endpoint(r, { headers: { Authorization: "Bearer old-host-key" } });
+    const [move, keep] = await Promise.all([
+      server.api("PATCH", `/v1/webhooks/${w.id}`, { url: `${other.url}/hook`, headers: { Authorization: "Bearer new-host-key" } }),
+      server.api("PATCH", `/v1/webhooks/${w.id}`, { headers: { Authorization: "********", "X-Extra": "1" } }),
+    ]);
+    expect([move.status, keep.status]).toEqual([200, 200]);
+    await publish(w.type, {});
+    await waitFor(() => other.requests.length === 1, 5000, "delivery to the new host");
+    expect(other.requests[0]!.headers.authorization).toBe("Bearer new-host-key");
   });
 });
 

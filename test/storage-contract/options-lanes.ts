@@ -95,7 +95,7 @@ export function lanesContract(f: Fixture): void {
       await complete(f, [ok(f, first!)]);
       const [second] = await claimNow(f);
       expect(second!.id).toBe(ids[1]!);
-      expect(await f.s.deliveries.retry(ids[0]!, f.clock.now())).toBe("ok");
+      expect(await f.s.deliveries.retry(ids[0]!, f.clock.now())).toBe("waiting");
       expect(await record(ids[0]!)).toMatchObject({ status: "pending", sequence: 1, next_attempt_at: LANE_WAITING });
       expect(await claimNow(f)).toEqual([]);
       await complete(f, [ok(f, second!)]);
@@ -108,10 +108,24 @@ export function lanesContract(f: Fixture): void {
       expect(await deliverAll(f)).toEqual(ids);
       f.clock.advance(SEC);
       expect(await f.s.deliveries.retry(ids[1]!, f.clock.now())).toBe("ok");
-      expect(await f.s.deliveries.retry(ids[0]!, f.clock.now())).toBe("ok");
+      expect(await f.s.deliveries.retry(ids[0]!, f.clock.now())).toBe("waiting");
       expect(await record(ids[1]!)).toMatchObject({ next_attempt_at: f.clock.now() });
       expect(await record(ids[0]!)).toMatchObject({ next_attempt_at: LANE_WAITING });
       expect((await claimNow(f)).map((d) => [d.id, d.sequence])).toEqual([[ids[1]!, 2]]);
+    });
+
+    test("recover with a failed head behind an expired lower position sends the lower one first", async () => {
+      const w = await fifo(null);
+      const ids = await lane("x", 3);
+      // Position 1 expires; 2 becomes the head and fails with a retry an hour away.
+      const [first] = await claimNow(f);
+      await complete(f, [fail(f, first!, null)]);
+      const [second] = await claimNow(f);
+      expect(second!.id).toBe(ids[1]!);
+      await complete(f, [fail(f, second!, f.clock.now() + HOUR)]);
+      f.clock.advance(SEC);
+      expect(await f.s.deliveries.recover(w.id, 0, f.clock.now())).toBe(2);
+      expect(await deliverAll(f)).toEqual([ids[0]!, ids[1]!, ids[2]!]);
     });
 
     test("recover sends a lane again in position order, one at a time", async () => {

@@ -7,7 +7,7 @@ import { type Db, one, rows, run } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { laneRows } from "./lanes";
 import { queueRows } from "./queue";
-import { formatRuns, pacedUntil, parseRuns, record, room } from "./rate-window";
+import { formatRuns, pacedUntil, parseRuns, record, room } from "../rate-window";
 
 interface EndpointRow {
   url: string;

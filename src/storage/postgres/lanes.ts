@@ -122,8 +122,9 @@ export function laneRows(db: Db) {
      * resend: deliveries of the lane were made pending again at LANE_WAITING (retry, recover). If
      * the lane has no unfinished head, `candidate` (retry) or else the lowest waiting position
      * (recover) becomes the head, due at `now`; otherwise they wait, keeping their positions.
+     * Resolves true when the lane took a new head.
      */
-    async resend(lane: LaneRef, now: number, candidate?: string): Promise<void> {
+    async resend(lane: LaneRef, now: number, candidate?: string): Promise<boolean> {
       // A lane row pruned while idle comes back numbering on after its highest stored position; the
       // upsert takes its lock as LOCK would, even if another transaction recreated it meanwhile.
       const row = (await one<{ active_id: string | null }>(db, LOCK, [lane.webhook_id, lane.lane])) ??
@@ -134,9 +135,10 @@ export function laneRows(db: Db) {
            ON CONFLICT (webhook_id, lane) DO UPDATE SET updated_at = EXCLUDED.updated_at RETURNING active_id`,
           [lane.webhook_id, lane.lane, now],
         ));
-      if (await hasHead(row?.active_id ?? null)) return;
+      if (await hasHead(row?.active_id ?? null)) return false;
       if (candidate !== undefined) await rows(db, PROMOTE_ONE, [lane.webhook_id, lane.lane, now, candidate]);
       else await rows(db, PROMOTE_LOWEST, [lane.webhook_id, lane.lane, now]);
+      return true;
     },
   };
 }

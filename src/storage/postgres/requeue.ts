@@ -1,4 +1,4 @@
-import { type DeliveryStatus, LANE_WAITING } from "../types";
+import { type DeliveryStatus, LANE_WAITING, type RetryOutcome } from "../types";
 import { type Db, one, rows } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { byLane, type LaneRef, laneRows } from "./lanes";
@@ -13,8 +13,6 @@ const RESTART = `UPDATE deliveries SET status = 'pending', schedule_attempts = 0
 const RECOVER = `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ${due}, updated_at = $1
   WHERE webhook_id = $2 AND status IN ('failed', 'expired') AND created_at >= $3 AND lease_until IS NULL RETURNING lane`;
 
-type RetryAnswer = "ok" | "not_found" | "leased" | "already_pending" | "inactive";
-
 /**
  * requeue sends deliveries again (retry, recover) inside a batch's transaction. An unordered one is
  * due at once; a lane delivery becomes its lane's head if the lane has none unfinished, else it waits
@@ -22,7 +20,7 @@ type RetryAnswer = "ok" | "not_found" | "leased" | "already_pending" | "inactive
  */
 export function requeue(onEnqueued: () => void) {
   return {
-    async retry(db: Db, after: AfterCommit, id: string, now: number): Promise<RetryAnswer> {
+    async retry(db: Db, after: AfterCommit, id: string, now: number): Promise<RetryOutcome> {
       // Read without a lock: a pending delivery waiting in a lane may be promoted by a `complete` that
       // holds its lane, and answering "already_pending" must not hold that delivery until COMMIT.
       const row = await one<{ webhook_id: string; status: DeliveryStatus; lease_until: number | null }>(
@@ -38,13 +36,14 @@ export function requeue(onEnqueued: () => void) {
         return again?.lease_until != null ? "leased" : "already_pending";
       }
       const queue = queueRows(db);
+      let headed = true;
       if (restarted.lane !== null) {
         await queue.lock(row.webhook_id);
-        await laneRows(db).resend({ webhook_id: row.webhook_id, lane: restarted.lane }, now, id);
+        headed = await laneRows(db).resend({ webhook_id: row.webhook_id, lane: restarted.lane }, now, id);
       }
       await queue.refresh(row.webhook_id);
       after(onEnqueued);
-      return "ok";
+      return headed ? "ok" : "waiting";
     },
 
     async recover(db: Db, after: AfterCommit, webhookId: string, since: number, now: number): Promise<number> {

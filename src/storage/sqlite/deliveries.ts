@@ -1,13 +1,14 @@
 import { countBy } from "../guarded";
 import type { Database } from "bun:sqlite";
+import { LANE_WAITING } from "../delivery-types";
 import type {
-  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef,
+  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef, RetryOutcome,
 } from "../types";
 import type { BodyCache } from "../body-cache";
 import type { AfterCommit } from "./group-commit";
 import type { LaneRows } from "./lanes";
 import type { QueueRows, ReadyRow } from "./queue";
-import { afterClaim, parseRateLog, rateRoom } from "./rate-limit";
+import { afterClaim, parseRuns, room } from "../rate-window";
 
 interface EndpointRow {
   url: string;
@@ -34,8 +35,8 @@ interface Pace {
 /** paceOf applies SPEC §9 rate_limit to a ready row; unlimited endpoints cost nothing (no log is read). */
 function paceOf(ready: ReadyRow, rate: number | null, now: number): Pace {
   if (rate === null) return { room: Number.POSITIVE_INFINITY, record: () => ({ pacedUntil: 0, log: null }) };
-  const runs = parseRateLog(ready.rate_log, now);
-  return { room: rateRoom(runs, rate), record: (claimed) => afterClaim(runs, claimed, now, rate) };
+  const runs = parseRuns(ready.rate_log, now);
+  return { room: room(runs, rate), record: (claimed) => afterClaim(runs, claimed, now, rate) };
 }
 
 /**
@@ -242,7 +243,7 @@ export function deliveryQueue(
       return released;
     },
 
-    retry(after: AfterCommit, id: string, now: number): "ok" | "not_found" | "leased" | "already_pending" | "inactive" {
+    retry(after: AfterCommit, id: string, now: number): RetryOutcome {
       const row = getRow.get(id);
       if (!row) return "not_found";
       // Checked here, in the transaction: nothing would ever claim it for an endpoint that takes no work.
@@ -253,16 +254,18 @@ export function deliveryQueue(
       restart.run(due, now, id);
       queue.refresh(row.webhook_id);
       after(onEnqueued);
-      return "ok";
+      return due === LANE_WAITING ? "waiting" : "ok";
     },
 
     recover(after: AfterCommit, webhookId: string, since: number, now: number): number {
       if (!isActive.get(webhookId)?.n) return 0;
       let n = recover.run(now, now, webhookId, since).changes;
-      for (const row of toRecoverInLanes.all(webhookId, since)) {
-        restart.run(lanes.resend(webhookId, row.lane, row.id, row.sequence, now), now, row.id);
-        n++;
-      }
+      // Every recovered lane delivery waits first (a failed head among them too), then each lane goes
+      // on from its lowest position, so a recovered lane keeps its order whatever its head was doing.
+      const inLanes = toRecoverInLanes.all(webhookId, since);
+      for (const row of inLanes) restart.run(LANE_WAITING, now, row.id);
+      for (const lane of new Set(inLanes.map((r) => r.lane))) lanes.settle(webhookId, lane, now);
+      n += inLanes.length;
       if (n > 0) {
         queue.refresh(webhookId);
         after(onEnqueued);

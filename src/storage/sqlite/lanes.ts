@@ -31,6 +31,19 @@ export function laneRows(db: Database) {
     "UPDATE delivery_lanes SET active_id = NULL, updated_at = ? WHERE webhook_id = ? AND lane = ?",
   );
   const headHolds = (activeId: string | null, except: string) => activeId !== null && activeId !== except && (unfinished.get(activeId)?.n ?? 0) > 0;
+  // A head sent back to LANE_WAITING (recover) holds nothing: the lane goes on from its lowest position.
+  const running = db.query<{ n: number }, [string, number]>(
+    "SELECT COUNT(*) AS n FROM deliveries WHERE id = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <> ?",
+  );
+  const promoteLowest = (webhookId: string, lane: string, now: number) => {
+    const next = firstWaiting.get(webhookId, lane, LANE_WAITING);
+    if (!next) {
+      clearHead.run(now, webhookId, lane);
+      return;
+    }
+    makeDue.run(now, next.id);
+    setHead.run(webhookId, lane, next.id, next.sequence, now);
+  };
 
   return {
     /**
@@ -55,13 +68,16 @@ export function laneRows(db: Database) {
     /** finished: delivery `id` of the lane was delivered or expired; the lowest waiting one becomes the head, due now. */
     finished(webhookId: string, lane: string, id: string, now: number): void {
       if (headHolds(activeOf.get(webhookId, lane)?.active_id ?? null, id)) return;
-      const next = firstWaiting.get(webhookId, lane, LANE_WAITING);
-      if (!next) {
-        clearHead.run(now, webhookId, lane);
-        return;
-      }
-      makeDue.run(now, next.id);
-      setHead.run(webhookId, lane, next.id, next.sequence, now);
+      promoteLowest(webhookId, lane, now);
+    },
+    /**
+     * settle: deliveries of the lane were all set waiting (recover); unless a head is still running
+     * (due, retrying or leased), the lowest waiting position becomes the head, due now.
+     */
+    settle(webhookId: string, lane: string, now: number): void {
+      const active = activeOf.get(webhookId, lane)?.active_id ?? null;
+      if (active !== null && (running.get(active, LANE_WAITING)?.n ?? 0) > 0) return;
+      promoteLowest(webhookId, lane, now);
     },
   };
 }

@@ -1,5 +1,5 @@
 // An endpoint's rate-limit window (SPEC §9 `rate_limit`), kept on its ready row as text: pure, so the
-// claim only reads and writes one column under the ready-row lock it already holds.
+// claim only reads and writes one column under the ready-row lock it already holds. Both backends use it.
 
 /** WINDOW_MS is the sliding window: a claim at t counts against every claim before t + WINDOW_MS. */
 export const WINDOW_MS = 1000;
@@ -52,4 +52,13 @@ export function record(runs: readonly Run[], now: number, count: number): Run[] 
   const same = runs.find((r) => r.at === now);
   if (same) return runs.map((r) => (r === same ? { at: now, count: r.count + count } : r));
   return [...runs, { at: now, count }].sort((a, b) => a.at - b.at);
+}
+
+/**
+ * afterClaim adds a round of `claimed` at `now` to the window and says when the endpoint may next be
+ * claimed from: 0 while the window has room, else the time enough old runs leave it to free one slot.
+ */
+export function afterClaim(runs: readonly Run[], claimed: number, now: number, limit: number): { log: string | null; pacedUntil: number } {
+  const next = record(runs, now, claimed);
+  return { log: formatRuns(next), pacedUntil: pacedUntil(next, limit) ?? 0 };
 }
