@@ -84,6 +84,7 @@ try {
   if (!head || head.sequence !== 1) throw new Error(`expected the lane's head (sequence 1), got ${JSON.stringify(head?.sequence)}`);
   await storage.deliveries.complete([result(head, false)], (r, e) => decideAttempt(r, e, Date.now(), { disableAfterMs: 0 }), Date.now());
   const rows: string[] = [];
+  const medians: { size: number; publish: number; claim: number }[] = [];
   let filled = 0;
   for (const size of SIZES) {
     await fill("lane.fifo", size - filled);
@@ -94,6 +95,7 @@ try {
       const got = await claimAll();
       if (got.length > 0) throw new Error(`nothing of the lane is due, yet ${got.length} were claimed`);
     });
+    medians.push({ size, publish: percentile(publish, 50), claim: percentile(claim, 50) });
     rows.push(`${String(size).padStart(7)} waiting  publish median ${fmt(percentile(publish, 50), 3)} ms p90 ${fmt(percentile(publish, 90), 3)}  claim round median ${fmt(percentile(claim, 50), 3)} ms p90 ${fmt(percentile(claim, 90), 3)}`);
     console.log(rows.at(-1));
   }
@@ -114,8 +116,13 @@ try {
   await endpoint("lane.plain", "none");
   await fill("lane.plain", 0);
   const plainPublish = await timed(() => storage.events.insert(event("lane.plain")));
-  console.log(`baseline unordered endpoint publish median ${fmt(percentile(plainPublish, 50), 3)} ms`);
-  console.log("RESULT see rows above (publish and claim per lane size; promote at the largest)");
+  const plain = percentile(plainPublish, 50);
+  console.log(`baseline: unordered endpoint, publish median ${fmt(plain, 3)} ms`);
+  const small = medians.find((m) => m.size === 50_000)!;
+  const large = medians.at(-1)!;
+  console.log(
+    `RESULT publish_500k_vs_unordered=${fmt(large.publish / plain, 2)} publish_growth_50k_to_500k=${fmt(large.publish / small.publish, 2)} claim_growth_50k_to_500k=${fmt(large.claim / small.claim, 2)} promote_ms=${fmt(percentile(promote, 50), 3)}`,
+  );
 } finally {
   await storage.close();
   rmSync(dir, { recursive: true, force: true });

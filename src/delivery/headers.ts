@@ -24,7 +24,9 @@ export function isReservedHeader(name: string): boolean {
  * win. The API refuses bad names and values already; dropping them here too is defence in depth
  * against rows written some other way: reserved or duplicate-of-own names, non-token names, CR/LF values.
  */
-export function mergeHeaders(custom: Readonly<Record<string, string>> | null, own: Readonly<Record<string, string>>): Record<string, string> {
+export function mergeHeaders(custom: Readonly<Record<string, string>> | null, own: Record<string, string>): Record<string, string> {
+  // Most endpoints have no headers of their own: their attempts pay nothing for the option.
+  if (custom === null) return own;
   const merged: Record<string, string> = {};
   const ownNames = new Set(Object.keys(own).map((n) => n.toLowerCase()));
   for (const [name, value] of Object.entries(custom ?? {})) {

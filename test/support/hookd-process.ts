@@ -18,7 +18,7 @@ export interface HookdSite {
 }
 
 /** hookdSite writes a config (extra TOML per section) with a fresh port, database and API key. */
-export function hookdSite(sections: Record<string, string> = {}, options: { https?: boolean } = {}): HookdSite {
+export function hookdSite(sections: Record<string, string> = {}, options: { https?: boolean; env?: Record<string, string> } = {}): HookdSite {
   const key = `key-${crypto.randomUUID()}`;
   const port = freePort();
   const { dir, path } = tempConfig("");
@@ -42,7 +42,8 @@ export function hookdSite(sections: Record<string, string> = {}, options: { http
     dir,
     key,
     async start() {
-      const proc = Bun.spawn([...CLI, "serve", "--config", path], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const env = options.env === undefined ? undefined : { ...process.env, ...options.env };
+      const proc = Bun.spawn([...CLI, "serve", "--config", path], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
       try {
         await waitFor(async () => proc.exitCode === null && (await fetch(`${url}/readyz`, probe)).status === 200, 10_000, "hookd ready");
       } catch (error) {
