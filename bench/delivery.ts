@@ -25,10 +25,19 @@ const MAX_OPEN_PUBLISHES = 512; // the open-loop latency phase never has more th
 const DRAIN_MS = 180_000; // deadline for all deliveries of a phase to arrive
 const SATURATED = 0.9; // a process at or above this share of a core is what bounds the baseline
 const FLAGS = (process.env.BENCH_HOOKD_FLAGS ?? "").split(" ").filter(Boolean);
+// BENCH_ROUTING=1 gives every endpoint a typical filter and a small transform (issue 17's cost check);
+// both keep every event (same deliveries) and the transform keeps `bench_t`, which the latency phase reads.
+const ROUTING = process.env.BENCH_ROUTING === "1";
+const ROUTING_OPTIONS = ROUTING
+  ? {
+      filter: { type: { $regex: "^bench\\." }, "data.seq": { $exists: true }, "data.pad": { $ne: "" } },
+      transform: '{"event": id, "kind": type, "seq": data.seq, "bench_t": data.bench_t, "text": "tick " & $string(data.seq)}',
+    }
+  : {};
 
 const dir = mkdtempSync(join(tmpdir(), "hookd-bench-"));
 console.log(`bench:delivery  ${machine()}  ${load()}  data dir ${dir}`);
-console.log(`${ENDPOINTS} endpoints subscribed to "*", delivery concurrency ${CONCURRENCY} (per endpoint ${PER_ENDPOINT}), ${SECONDS}s phases`);
+console.log(`${ENDPOINTS} endpoints subscribed to "*"${ROUTING ? " with a filter and a transform each" : ""}, delivery concurrency ${CONCURRENCY} (per endpoint ${PER_ENDPOINT}), ${SECONDS}s phases`);
 
 const receiver = await spawnReceiver();
 const hookd = await startHookd(
@@ -109,7 +118,7 @@ const noteFailure = (error: unknown) => {
 
 try {
   for (let i = 0; i < ENDPOINTS; i++) {
-    const created = await hookd.api("POST", "/v1/webhooks", { url: `${receiver.url}/ep/${i}`, events: ["*"] });
+    const created = await hookd.api("POST", "/v1/webhooks", { url: `${receiver.url}/ep/${i}`, events: ["*"], ...ROUTING_OPTIONS });
     if (created.status !== 201) throw new Error(`creating endpoint ${i} answered ${created.status}: ${JSON.stringify(created.body)}`);
   }
 

@@ -126,7 +126,7 @@ try {
   skipping.sort((x, y) => x - y);
   const forB: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    await storage.events.insert({ id: newId("evt"), type: "fair.b", origin: "api", body: `{"i":${i}}`, created_at: Date.now() });
+    await storage.events.insert({ id: newId("evt"), type: "fair.b", origin: "api", body: `{"i":${i}}`, created_at: Date.now(), source: null });
     const started = performance.now();
     const got = await claim();
     forB.push(performance.now() - started);
@@ -150,7 +150,7 @@ try {
     ),
   );
   for (let k = 0; k < 2; k++) {
-    await Promise.all(many.map((id) => storage.events.insert({ id: newId("evt"), type: "fair.full", origin: "api", body: "{}", created_at: Date.now() }, { onlyWebhook: id })));
+    await Promise.all(many.map((id) => storage.events.insert({ id: newId("evt"), type: "fair.full", origin: "api", body: "{}", created_at: Date.now(), source: null }, { onlyWebhook: id })));
   }
   const fill = await storage.deliveries.claimDue({ now: Date.now(), total: FULL_ENDPOINTS * 2, perEndpoint: 1, leaseMs: () => LEASE_MS, owner: "bench" });
   if (fill.length !== FULL_ENDPOINTS) throw new Error(`each of ${FULL_ENDPOINTS} endpoints should take one, got ${fill.length}`);

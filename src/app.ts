@@ -19,7 +19,9 @@ import { ClientTlsError } from "./delivery/client-tls";
 import { TOKEN_TIMEOUT_MS } from "./delivery/oauth2";
 import { createSender, type Sender } from "./delivery/sender";
 import { createRouter } from "./delivery/fanout";
+import { createPrefilter } from "./routing/prefilter";
 import { type OpenedStorage, openStorage, StorageOpenError } from "./storage/open";
+import { createTransformPool } from "./transform";
 import type { Storage } from "./storage/types";
 import { logStartupReport } from "./startup-report";
 import { VERSION } from "./version";
@@ -59,6 +61,9 @@ export interface RunningApp {
 /** POSTGRES_RESCAN_MS: on PostgreSQL the scheduler claims at least this often even when nothing woke it. */
 export const POSTGRES_RESCAN_MS = 5000;
 
+// SPEC §10 transforms run in this many workers; a transform takes at most 100 ms, so two keep up easily.
+const TRANSFORM_WORKERS = 2;
+
 /** StartError is a failure to start that is not the config's fault (port taken, database held): exit 1. */
 export class StartError extends Error {
   override readonly name = "StartError";
@@ -97,6 +102,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     log.info("database migrated", { database: storageLocation(config.storage), versions: storage.migrationsApplied });
   }
   const catalogue = new EventCatalogue(config.events.types);
+  const prefilter = createPrefilter(() => storage.webhooks.active());
+  const transforms = createTransformPool({
+    size: TRANSFORM_WORKERS,
+    maxResultBytes: config.server.max_body,
+    onError: (message) => log.error(message),
+  });
   const routes = apiRoutes({
     storage,
     clock,
@@ -105,6 +116,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     targets: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
     maxEndpoints: config.delivery.max_endpoints,
     deliveryProfiles: () => ({ client_tls: config.delivery.client_tls, oauth2: config.delivery.oauth2 }),
+    transforms,
+    maxBody: config.server.max_body,
+    prefilter,
     metrics,
   });
   const http = buildHttp({
@@ -128,6 +142,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       catalogue,
       maxBody: config.server.max_body,
       onOutcome: metrics.inboundRequest,
+      prefilter,
     }),
   });
   let sender: Sender;
@@ -143,6 +158,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     });
   } catch (error) {
     // A client certificate that cannot be read or does not match its key fails the boot, naming the key.
+    await transforms.close();
     await storage.close();
     throw error instanceof ClientTlsError ? new StartError(error.message) : error;
   }
@@ -162,6 +178,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     disableAfterMs: config.delivery.disable_after,
     random: options.random,
     tokenTimeoutMs: TOKEN_TIMEOUT_MS,
+    transforms,
+    maxBody: config.server.max_body,
     onAttempt: metrics.attemptMade,
   });
   const listen = options.listen ?? config.server.listen;
@@ -171,6 +189,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     listener = startListener(listen.host, listen.port, tls, http, log);
   } catch (error) {
     sender.close();
+    await transforms.close();
     await storage.close();
     throw new StartError(`cannot listen on ${formatListen(listen)}: ${(error as Error).message}`);
   }
@@ -204,6 +223,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       await listener.stop();
       retention.stop();
       await scheduler.stop(config.delivery.timeout + 1000);
+      await transforms.close();
       sender.close();
       await storage.close();
       log.info("hookd stopped");

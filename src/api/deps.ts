@@ -4,6 +4,8 @@ import type { Logger } from "../log";
 import type { TargetPolicy } from "../security/targets";
 import type { Storage } from "../storage/types";
 import type { DeliveryProfiles } from "../config/types";
+import type { Prefilter } from "../routing/prefilter";
+import type { TransformRunner } from "../transform";
 
 /** ApiDeps is what the admin routes may use: storage through its interface, never the database. */
 export interface ApiDeps {
@@ -15,4 +17,10 @@ export interface ApiDeps {
   readonly maxEndpoints: number;
   /** deliveryProfiles gives the configured client_tls/oauth2 profiles as of now (they may be reloaded). */
   readonly deliveryProfiles: () => DeliveryProfiles;
+  /** prefilter evaluates endpoint filters on an event before it is stored (SPEC §10). */
+  readonly prefilter: Prefilter;
+  /** transforms runs JSONata transforms off the event loop (the preview uses the senders' pool). */
+  readonly transforms: TransformRunner;
+  /** maxBody is [server] max_body: the largest body a transform may produce. */
+  readonly maxBody: number;
 }

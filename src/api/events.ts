@@ -52,6 +52,8 @@ export function eventRoutes(deps: ApiDeps) {
         const ctx = contextOf(request);
         const raw = new TextDecoder().decode(ctx.rawBody);
         const event = buildEvent(body.type, topLevelMember(raw, "data") ?? "{}", "api", deps.clock.now());
+        // Filters run here, before the transaction: never inside the group commit (SPEC §10).
+        await deps.prefilter(event);
         const answer = (deliveries: number) => JSON.stringify({ data: { id: event.id, deliveries } });
         const { deliveries } = await deps.storage.tx(async (tx) => {
           const stored = await tx.events.insert(event);

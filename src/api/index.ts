@@ -7,6 +7,7 @@ import { healthRoutes } from "./health";
 import { inboundLogRoutes } from "./inbound-log";
 import { resourceRoutes } from "./resources";
 import { statsRoutes } from "./stats";
+import { previewRoutes } from "./webhook-preview";
 import { webhookRoutes } from "./webhooks";
 
 /** ApiRoutesDeps adds what the unauthenticated health routes need to what the /v1 routes use. */
@@ -23,6 +24,7 @@ export function apiRoutes(deps: ApiRoutesDeps) {
   return new Elysia({ name: "api" })
     .use(healthRoutes(deps.storage, deps.metrics))
     .use(webhookRoutes(deps))
+    .use(previewRoutes(deps))
     .use(eventRoutes(deps))
     .use(resourceRoutes(deps))
     .use(deliveryRoutes(deps))

@@ -2,6 +2,7 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { DocumentDecoration } from "elysia";
 import type { GenericSchema } from "valibot";
 import { codeToStatus, type ErrorCode } from "../http/errors";
+import { ROUTING_READ } from "./webhook-routing";
 
 // The admin routes answer through jsonText and plain objects, not Elysia `response` schemas (those would
 // validate every answer at run time), so each route documents its answers here, in its `detail.responses`.
@@ -102,6 +103,7 @@ export const WEBHOOK = object({
   ordering_key: nullable(str("JSON Pointer into the event data naming the FIFO lane")),
   client_tls: nullable(str("[[delivery.client_tls]] profile name")),
   oauth2: nullable(str("[[delivery.oauth2]] profile name")),
+  ...ROUTING_READ,
   failure_count: int("consecutive failed attempts"),
   last_failure_at: nullable(time()),
   failing_since: nullable(time()),

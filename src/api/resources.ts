@@ -5,7 +5,7 @@ import { buildEvent } from "../events/envelope";
 import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId, newId } from "../ids";
-import type { EventRecord, ResourceRecord } from "../storage/types";
+import type { EventRecord, FilterVerdicts, ResourceRecord } from "../storage/types";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
@@ -44,6 +44,26 @@ export function resourceJson(r: ResourceRecord) {
 export function resourceRoutes(deps: ApiDeps) {
   const event = (type: string, r: ResourceRecord, now: number): EventRecord =>
     buildEvent(type, JSON.stringify({ object: resourceJson(r) }), "resource", now);
+  // SPEC §10: filters run before the storing transaction. A change's events are made from the row as
+  // its transaction reads it, so they are planned from a read just before and filtered then; an event
+  // made in the transaction takes the planned verdicts when it carries the same type and data (the row
+  // did not change in between), else routing evaluates its filters itself (a concurrent change: rare).
+  const contentOf = (e: EventRecord) => `${e.type}\u0000${e.body.slice(e.body.indexOf(',"data":'))}`;
+  const plan = async (events: EventRecord[]): Promise<Map<string, FilterVerdicts>> => {
+    const verdicts = new Map<string, FilterVerdicts>();
+    for (const e of events) {
+      await deps.prefilter(e);
+      if (e.verdicts !== undefined) verdicts.set(contentOf(e), e.verdicts);
+    }
+    return verdicts;
+  };
+  const withPlanned = (events: EventRecord[], planned: Map<string, FilterVerdicts>): EventRecord[] => {
+    for (const e of events) {
+      const verdicts = planned.get(contentOf(e));
+      if (verdicts !== undefined) e.verdicts = verdicts;
+    }
+    return events;
+  };
   const find = async (id: string) => {
     const found = isId(id, "res") ? await deps.storage.resources.get(id) : null;
     if (!found) throw new ApiError("not_found", `resource ${id} not found`);
@@ -61,8 +81,10 @@ export function resourceRoutes(deps: ApiDeps) {
         };
         const answer = JSON.stringify({ data: resourceJson(resource) });
         const record = contextOf(request).recordAnswer;
+        const created = event("resource.created", resource, now);
+        await deps.prefilter(created);
         await deps.storage.tx(async (tx) => {
-          await tx.resources.create(resource, [event("resource.created", resource, now)]);
+          await tx.resources.create(resource, [created]);
           await record?.(tx, 201, answer);
         });
         contextOf(request).log.info("resource created", { resource_id: resource.id });
@@ -95,7 +117,7 @@ export function resourceRoutes(deps: ApiDeps) {
       async ({ params, body, request }) => {
         const now = deps.clock.now();
         let events: EventRecord[] = [];
-        const after = await deps.storage.resources.update(params.id, (before) => {
+        const change = (before: ResourceRecord) => {
           const next: ResourceRecord = {
             ...before,
             name: body.name ?? before.name,
@@ -105,9 +127,17 @@ export function resourceRoutes(deps: ApiDeps) {
           };
           if (JSON.stringify(resourceJson(next)) === JSON.stringify(resourceJson(before))) return null;
           next.updated_at = now;
-          events = [event("resource.updated", next, now)];
-          if (next.status !== before.status) events.push(event("resource.status_changed", next, now));
-          return { after: next, events };
+          const made = [event("resource.updated", next, now)];
+          if (next.status !== before.status) made.push(event("resource.status_changed", next, now));
+          return { after: next, events: made };
+        };
+        const current = isId(params.id, "res") ? await deps.storage.resources.get(params.id) : null;
+        const planned = await plan(current === null ? [] : (change(current)?.events ?? []));
+        const after = await deps.storage.resources.update(params.id, (before) => {
+          const changed = change(before);
+          if (changed === null) return null;
+          events = withPlanned(changed.events, planned);
+          return { after: changed.after, events };
         });
         if (!after) throw new ApiError("not_found", `resource ${params.id} not found`);
         if (events.length > 0) contextOf(request).log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
@@ -128,8 +158,10 @@ export function resourceRoutes(deps: ApiDeps) {
       "/v1/resources/:id",
       async ({ params, request }) => {
         const now = deps.clock.now();
-        const removed = isId(params.id, "res")
-          ? await deps.storage.resources.remove(params.id, (before) => [event("resource.deleted", before, now)])
+        const current = isId(params.id, "res") ? await deps.storage.resources.get(params.id) : null;
+        const planned = await plan(current === null ? [] : [event("resource.deleted", current, now)]);
+        const removed = current !== null
+          ? await deps.storage.resources.remove(params.id, (before) => withPlanned([event("resource.deleted", before, now)], planned))
           : null;
         if (!removed) throw new ApiError("not_found", `resource ${params.id} not found`);
         contextOf(request).log.info("resource deleted", { resource_id: removed.id });

@@ -4,6 +4,7 @@ import type { DeliveryProfiles } from "../config/types";
 import { HEADER_NAME, isReservedHeader, isSensitiveHeader } from "../delivery/headers";
 import type { ErrorDetail } from "../http/errors";
 import { ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Ordering } from "../storage/types";
+import { checkRouting, ROUTING_BODY, ROUTING_FIELDS, routingJson } from "./webhook-routing";
 
 // SPEC §9's per-endpoint delivery options as the API takes and shows them. Pure: the route hands in
 // the endpoint as stored (PATCH) and the configured profiles, and gets back the change or the problems.
@@ -12,7 +13,7 @@ import { ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Ordering } from ".
 export const MASK = "********";
 
 /** OPTION_FIELDS are the option keys of a create or PATCH body. */
-export const OPTION_FIELDS = ["headers", "timeout", "rate_limit", "ordering", "ordering_key", "client_tls", "oauth2"] as const;
+export const OPTION_FIELDS = ["headers", "timeout", "rate_limit", "ordering", "ordering_key", "client_tls", "oauth2", ...ROUTING_FIELDS] as const;
 type OptionField = (typeof OPTION_FIELDS)[number];
 
 const MAX_HEADERS = 20;
@@ -38,6 +39,7 @@ export const OPTION_BODY = {
   ordering_key: documented('JSON Pointer into the event data naming the lane, e.g. "/document_no" (only with fifo)', { type: ["string", "null"], maxLength: MAX_POINTER }),
   client_tls: documented("name of a [[delivery.client_tls]] profile (mTLS)", { type: ["string", "null"] }),
   oauth2: documented("name of a [[delivery.oauth2]] profile (client-credentials Bearer token)", { type: ["string", "null"] }),
+  ...ROUTING_BODY,
 };
 
 export { isSensitiveHeader };
@@ -63,6 +65,7 @@ export function optionsJson(o: EndpointOptions) {
     ordering_key: o.ordering_key,
     client_tls: o.client_tls,
     oauth2: o.oauth2,
+    ...routingJson(o),
   };
 }
 
@@ -161,6 +164,9 @@ export function checkOptions(req: OptionsRequest): OptionsChange {
       details.push(detail(field, `no [[delivery.${field}]] profile is named ${JSON.stringify(name)} (${list})`, "unknown_profile"));
     } else patch[field] = name;
   }
+  const routing = checkRouting(body);
+  Object.assign(patch, routing.patch);
+  details.push(...routing.details);
 
   const bad = new Set(details.map((d) => d.field));
   const after: EndpointOptions = { ...(before ?? ENDPOINT_OPTION_DEFAULTS), ...patch };

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type FilterContext, filterContext, storedFilterMatcher } from "../routing/filter";
 import type { ActiveEndpoint, EventRecord, RouteEvent, RouteTarget } from "../storage/types";
 
 /**
@@ -43,24 +44,62 @@ function push(map: Map<string, string[]>, key: string, id: string): void {
   else map.set(key, [id]);
 }
 
+/** RouterEntry is what the router keeps per list of active endpoints. */
+interface RouterEntry {
+  index: RoutingIndex;
+  byId: Map<string, ActiveEndpoint>;
+  /** anyFilter: some endpoint has a filter; when none does, routing never looks at filters. */
+  anyFilter: boolean;
+  /** matchers: filters compiled for this list, on first need (events without a verdict are rare). */
+  matchers: Map<string, (ctx: FilterContext) => boolean>;
+}
+
 /**
  * createRouter is the fan-out rule handed to storage (SPEC §5: one delivery per active endpoint whose
- * `events` match the type; SPEC §9: a FIFO endpoint's delivery joins the lane of its ordering key).
- * The index is built once per list of active endpoints: storage hands the same array until an
- * endpoint changes. An event's `data` is parsed only when an endpoint it goes to orders by key.
+ * `events` match the type; SPEC §9: a FIFO endpoint's delivery joins the lane of its ordering key;
+ * SPEC §10: and whose filter matches). The index is built once per list of active endpoints: storage
+ * hands the same array until an endpoint changes. An event's `data` is parsed only when an endpoint it
+ * goes to orders by key.
+ *
+ * Filters were evaluated before the transaction (the prefilter's `event.verdicts`); a verdict is used
+ * only while the endpoint's filter is still the text it was computed for. Without one — the endpoint's
+ * filter changed between the prefilter and the commit, or the event was built inside its transaction
+ * (resource changes) — the filter is evaluated here. That is acceptable: it is rare, compiling is
+ * once per endpoint list (and per text, usually done already by the prefilter), and evaluation is
+ * bounded (≤ 8 KiB of query, `$regex` on RE2, linear in the input): microseconds, not a stall of the
+ * group commit.
  */
 export function createRouter(): RouteEvent {
-  const indexes = new WeakMap<readonly ActiveEndpoint[], { index: RoutingIndex; byId: Map<string, ActiveEndpoint> }>();
+  const entries = new WeakMap<readonly ActiveEndpoint[], RouterEntry>();
   return (event: EventRecord, endpoints: readonly ActiveEndpoint[]): RouteTarget[] => {
-    let entry = indexes.get(endpoints);
+    let entry = entries.get(endpoints);
     if (!entry) {
-      entry = { index: new RoutingIndex(endpoints), byId: new Map(endpoints.map((e) => [e.id, e])) };
-      indexes.set(endpoints, entry);
+      entry = {
+        index: new RoutingIndex(endpoints),
+        byId: new Map(endpoints.map((e) => [e.id, e])),
+        anyFilter: endpoints.some((e) => e.filter !== null),
+        matchers: new Map(),
+      };
+      entries.set(endpoints, entry);
     }
-    const ids = entry.index.match(event.type);
+    const { byId, matchers } = entry;
+    let ids = entry.index.match(event.type);
+    if (entry.anyFilter) {
+      let ctx: FilterContext | null = null;
+      ids = ids.filter((id) => {
+        const filter = byId.get(id)?.filter ?? null;
+        if (filter === null) return true;
+        const verdict = event.verdicts?.get(id);
+        if (verdict !== undefined && verdict.filter === filter) return verdict.matches;
+        let matches = matchers.get(id);
+        if (matches === undefined) matchers.set(id, (matches = storedFilterMatcher(filter)));
+        ctx ??= filterContext(event);
+        return matches(ctx);
+      });
+    }
     let data: { value: unknown } | null = null;
     return ids.map((id) => {
-      const endpoint = entry.byId.get(id);
+      const endpoint = byId.get(id);
       if (endpoint === undefined || endpoint.ordering !== "fifo") return { id, lane: null };
       if (endpoint.ordering_key === null) return { id, lane: "" };
       data ??= { value: eventData(event.body) };

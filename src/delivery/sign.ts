@@ -42,6 +42,8 @@ export interface SignedHeadersInput {
   /** This attempt's send time: receivers reject timestamps older than ~5 min, so retries must re-sign. */
   timestampSec: number;
   userAgent: string;
+  /** contentType of the body; a transform's string result may be something else than JSON (SPEC §10). */
+  contentType?: string;
 }
 
 /** deliveryHeaders: every header of SPEC §6's table for one attempt: Content-Type, User-Agent, X-Hookd-Event, X-Hookd-Delivery, X-Hookd-Signature (newest secret), webhook-id (= event id), webhook-timestamp, webhook-signature (one v1,… per live secret, space-separated, newest first). */
@@ -52,7 +54,7 @@ export function deliveryHeaders(input: SignedHeadersInput): Record<string, strin
   const timestamp = Math.floor(input.timestampSec);
   const signatures = input.secrets.map((s) => standardSignature(s, input.eventId, timestamp, input.body));
   return {
-    "Content-Type": "application/json",
+    "Content-Type": input.contentType ?? "application/json",
     "User-Agent": input.userAgent,
     "X-Hookd-Event": input.eventType,
     "X-Hookd-Delivery": input.deliveryId,

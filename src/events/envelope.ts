@@ -6,11 +6,11 @@ import type { EventOrigin, EventRecord } from "../storage/types";
  * buildEvent fixes the exact body subscribers will receive. `dataJson` is spliced in as text so the
  * sender's JSON is kept byte for byte; the other fields are hookd's own and serialised normally.
  */
-export function buildEvent(type: string, dataJson: string, origin: EventOrigin, now: number): EventRecord {
+export function buildEvent(type: string, dataJson: string, origin: EventOrigin, now: number, source: string | null = null): EventRecord {
   const id = newId("evt");
   const createdAt = isoTime(now);
   const body = `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"created_at":${JSON.stringify(createdAt)},"data":${dataJson}}`;
-  return { id, type, origin, body, created_at: now };
+  return { id, type, origin, body, created_at: now, source };
 }
 
 /** withExtraFields appends hookd-side fields to a stored envelope without re-serialising its data. */

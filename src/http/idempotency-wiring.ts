@@ -32,7 +32,9 @@ export function wireIdempotency(
   apiKey: string | null,
   rawBody: Uint8Array,
 ): IdempotencyWiring {
-  if (apiKey === null || request.method !== "POST") return NONE;
+  // A preview is a POST that only reads (SPEC §10: it stores nothing): its answer is never remembered,
+  // or a retried key would replay a preview made before the transform was edited.
+  if (apiKey === null || request.method !== "POST" || pathname.endsWith("/preview")) return NONE;
   const key = request.headers.get("idempotency-key");
   if (key === null) return NONE;
   const scope = idempotencyScope(apiKey, pathname);

@@ -14,6 +14,7 @@ import { RejectionBudget } from "./rejection-log";
 import { checkErpEvent, checkJsonBody } from "./schemas";
 import { type AuthResult, verifyHmac, verifyStandardWebhooks, verifyToken } from "./verify";
 import { readBodyLimited } from "../http/body";
+import type { Prefilter } from "../routing/prefilter";
 
 /** InboundDeps is what the receiver needs: the configured sources and the durable accept path. */
 export interface InboundDeps {
@@ -23,6 +24,8 @@ export interface InboundDeps {
   readonly log: Logger;
   readonly catalogue: EventCatalogue;
   readonly maxBody: number;
+  /** prefilter evaluates endpoint filters on the event before it is stored (SPEC §10). */
+  readonly prefilter: Prefilter;
   /** onOutcome observes every answer (metrics): the source id ("_unknown" for none) and the outcome. */
   readonly onOutcome?: (source: string, outcome: string) => void;
 }
@@ -143,9 +146,10 @@ export function createInboundReceiver(deps: InboundDeps) {
       if (error instanceof ApiError) await reject(error, received.body);
       throw error;
     }
-    const event = buildEvent(accepted.eventType, accepted.text, "inbound", now);
+    const event = buildEvent(accepted.eventType, accepted.text, "inbound", now, source.id);
     const dedupe = dedupeKeyOf(request.headers, source.dedupe_header);
-    const outcome = await deps.storage.inbound.accept({
+    // Filters run before the group commit, never inside it (SPEC §10); a duplicate wastes this, which is cheap and bounded.
+    const outcome = await deps.prefilter(event).then(() => deps.storage.inbound.accept({
       record: { ...base, headers: storedHeaders(source, request.headers), event_id: event.id, body: accepted.text, size: accepted.body.byteLength },
       event,
       dedupeKey: dedupe?.key ?? null,
@@ -153,7 +157,7 @@ export function createInboundReceiver(deps: InboundDeps) {
       dedupeWindowMs: DEDUPE_WINDOW_MS,
       rateLimit: source.rate_limit,
       now,
-    }).catch((error: unknown) => {
+    })).catch((error: unknown) => {
       deps.onOutcome?.(source.id, "storage_unavailable");
       log.error("inbound request could not be stored", { source: source.id, inbound_id: base.id, error });
       throw error;

@@ -81,6 +81,10 @@ export interface ClaimedDelivery {
   timeout_ms: number | null;
   client_tls: string | null;
   oauth2: string | null;
+  /** transform (JSONata) and content_type (for string results) of the endpoint; source of the event (transform input). */
+  transform: string | null;
+  content_type: string | null;
+  source: string | null;
   /** lease is this claim's token: recording the attempt or releasing it requires it to still be current. */
   lease: string;
 }
@@ -101,6 +105,11 @@ export interface AttemptResult {
   nextAttemptAt: number | null;
   /** gone: the endpoint answered 410 and is to be disabled at once. */
   gone: boolean;
+  /**
+   * transform: the endpoint's transform failed (threw or gave nothing: the delivery expires at once) or
+   * was stopped for time (retried like a timeout); no request was sent. Neither counts against the endpoint.
+   */
+  transform?: "failed" | "timeout";
 }
 
 /** EndpointState is what the outcome rules need to know of an endpoint when an attempt is recorded. */

@@ -35,6 +35,11 @@ export interface EndpointOptions {
   ordering_key: string | null;
   client_tls: string | null;
   oauth2: string | null;
+  /** filter: SPEC §10 query object as compact JSON text (the API validates and shows it as an object). */
+  filter: string | null;
+  /** transform: SPEC §10 JSONata expression applied at send time; content_type for its string results. */
+  transform: string | null;
+  content_type: string | null;
 }
 
 /** ENDPOINT_OPTION_DEFAULTS is what an endpoint created without options has. */
@@ -46,6 +51,9 @@ export const ENDPOINT_OPTION_DEFAULTS: Readonly<EndpointOptions> = Object.freeze
   ordering_key: null,
   client_tls: null,
   oauth2: null,
+  filter: null,
+  transform: null,
+  content_type: null,
 });
 
 /** WebhookRecord is one subscription as stored; `secret` never leaves the API except on create. */
@@ -77,7 +85,16 @@ export interface ActiveEndpoint {
   events: readonly string[];
   ordering: Ordering;
   ordering_key: string | null;
+  /** filter as stored (compact JSON text), or null: routing compiles it once per endpoint change. */
+  filter: string | null;
 }
+
+/**
+ * FilterVerdicts are filter results computed before the storing transaction (SPEC §10: a slow filter
+ * must never run inside it): endpoint id → the filter text it was evaluated for and whether it matched.
+ * Routing uses a verdict only if the endpoint's filter is still that text.
+ */
+export type FilterVerdicts = ReadonlyMap<string, { filter: string; matches: boolean }>;
 
 /**
  * RouteTarget is one delivery fan-out makes: the endpoint and, for a FIFO endpoint, the lane the
@@ -99,6 +116,10 @@ export interface EventRecord {
   origin: EventOrigin;
   body: string;
   created_at: number;
+  /** source: the `[[sources]]` id of an inbound event; null for events from the API, resources or tests. */
+  source: string | null;
+  /** verdicts: filter results worked out before the transaction (not stored); see FilterVerdicts. */
+  verdicts?: FilterVerdicts;
 }
 
 /**

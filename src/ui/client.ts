@@ -2,6 +2,7 @@
 // Every stored value (payloads, responses, URLs, reasons) reaches the page through textContent,
 // never innerHTML; the page only talks to the public /v1 API with the key the operator typed.
 import { optionsEditor, optionsView } from "./endpoint-options.js";
+import { routingPanel } from "./endpoint-routing.js";
 
 const KEY = "hookd.apiKey";
 
@@ -490,6 +491,7 @@ async function deliveries(webhookId: string, status: string): Promise<void> {
   main.append(
     el("p", {}, "Endpoint ", el("strong", {}, w.url), " ", el("span", { class: "muted" }, w.id)),
     w.ordering === undefined ? "" : optionsView(w),
+    w.ordering === undefined ? "" : routingPanel(w, { api, act, say: (text) => say(text), reload: () => deliveries(webhookId, status), deliveries: page.data }),
     el(
       "form",
       { "aria-label": "Filter", submit: (e: Event) => e.preventDefault() },

@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import css from "./style.css" with { type: "text" };
 import * as clientModule from "./client.ts" with { type: "text" };
 import * as optionsModule from "./endpoint-options.ts" with { type: "text" };
+import * as routingModule from "./endpoint-routing.ts" with { type: "text" };
 
 /** Headers on every /ui answer: the page may load only its own script and stylesheet, and nothing is sniffed. */
 export const UI_HEADERS = {
@@ -52,6 +53,7 @@ export function uiRoutes() {
     .get("/ui/", () => answer(SHELL, "text/html; charset=utf-8"), { detail })
     .get("/ui/app.js", () => answer(browserScript("app", clientModule), "text/javascript; charset=utf-8"), { detail })
     .get("/ui/endpoint-options.js", () => answer(browserScript("endpoint-options", optionsModule), "text/javascript; charset=utf-8"), { detail })
+    .get("/ui/endpoint-routing.js", () => answer(browserScript("endpoint-routing", routingModule), "text/javascript; charset=utf-8"), { detail })
     .get("/ui/style.css", () => answer(css, "text/css; charset=utf-8"), { detail })
     .get("/ui/*", () => answer("not found\n", "text/plain; charset=utf-8", 404), { detail });
 }

@@ -99,7 +99,7 @@ describe("health and docs", () => {
     const create = spec.paths["/v1/webhooks"].post;
     const schema = create.requestBody.content["application/json"].schema;
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ["client_tls", "description", "events", "headers", "oauth2", "ordering", "ordering_key", "rate_limit", "timeout", "url"],
+      ["client_tls", "content_type", "description", "events", "filter", "headers", "oauth2", "ordering", "ordering_key", "rate_limit", "timeout", "transform", "url"],
     );
     expect(schema.required.sort()).toEqual(["events", "url"]);
   });

@@ -180,6 +180,14 @@ describe("/openapi.json", () => {
     await waitFor(() => server.app.scheduler.idle, 5000, "the retry settled");
     await conform("POST", "/v1/webhooks/{id}/test", await server.api("POST", `/v1/webhooks/${id}/test`));
     await conform("POST", "/v1/webhooks/{id}/recover", await server.api("POST", `/v1/webhooks/${id}/recover`, { since: "2026-01-01T00:00:00Z" }));
+    const preview = (body: unknown) => server.api("POST", `/v1/webhooks/${id}/preview`, body);
+    await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event_id: events.body.data[0].id }));
+    await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event: { type: "erp.manual", data: { a: 1 } } }));
+    await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event: { type: "no", data: {} } }));
+    await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event_id: "evt_nope" }));
+    const routed = await server.api("PATCH", `/v1/webhooks/${id}`, { filter: { "data.a": 1 }, transform: '$error("x")', content_type: "text/csv" });
+    await conform("PATCH", "/v1/webhooks/{id}", routed);
+    await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event: { type: "erp.manual", data: { a: 1 } } }));
 
     const inbound = await server.api("GET", "/v1/inbound?source=erp");
     await conform("GET", "/v1/inbound", inbound);

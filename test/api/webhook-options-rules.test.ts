@@ -184,7 +184,7 @@ describe("checkOptions on PATCH", () => {
 
 describe("read view", () => {
   it("masks sensitive values and shows unset options as null", () => {
-    expect(optionsJson({ ...ENDPOINT_OPTION_DEFAULTS })).toEqual({ headers: null, timeout: null, rate_limit: null, ordering: "none", ordering_key: null, client_tls: null, oauth2: null });
+    expect(optionsJson({ ...ENDPOINT_OPTION_DEFAULTS })).toEqual({ headers: null, timeout: null, rate_limit: null, ordering: "none", ordering_key: null, client_tls: null, oauth2: null, filter: null, transform: null, content_type: null });
     expect(maskHeaders({ Authorization: "Bearer t", Cookie: "c", "X-Tenant": "acme" })).toEqual({ Authorization: MASK, Cookie: MASK, "X-Tenant": "acme" });
   });
 

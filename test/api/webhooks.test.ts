@@ -9,8 +9,8 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const FIELDS = [
-  "client_tls", "created_at", "description", "events", "failing_since", "failure_count", "headers", "id", "last_failure_at", "oauth2",
-  "ordering", "ordering_key", "rate_limit", "status", "timeout", "updated_at", "url",
+  "client_tls", "content_type", "created_at", "description", "events", "failing_since", "failure_count", "filter", "headers", "id",
+  "last_failure_at", "oauth2", "ordering", "ordering_key", "rate_limit", "status", "timeout", "transform", "updated_at", "url",
 ];
 
 describe("POST /v1/webhooks", () => {

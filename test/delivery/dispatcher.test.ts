@@ -22,6 +22,9 @@ const delivery: ClaimedDelivery = {
   timeout_ms: null,
   client_tls: null,
   oauth2: null,
+  transform: null,
+  content_type: null,
+  source: null,
   lease: "lease_1",
 };
 

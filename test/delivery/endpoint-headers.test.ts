@@ -49,7 +49,7 @@ function receiver(delayMs = 0) {
 function claimed(url: string, over: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
   return {
     id: "dlv_1", event_id: "evt_1", event_type: "order.created", webhook_id: "wh_1", url, secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
-    body: '{"a":1}', attempts: 0, schedule_attempts: 0, sequence: null, headers: null, timeout_ms: null, client_tls: null, oauth2: null, lease: "l1", ...over,
+    body: '{"a":1}', attempts: 0, schedule_attempts: 0, sequence: null, headers: null, timeout_ms: null, client_tls: null, oauth2: null, transform: null, content_type: null, source: null, lease: "l1", ...over,
   };
 }
 

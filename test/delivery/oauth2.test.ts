@@ -225,7 +225,7 @@ describe("secrets stay out of logs and records", () => {
 function delivery(id: string, origin: string): ClaimedDelivery {
   return {
     id, event_id: `evt_${id}`, event_type: "order.created", webhook_id: "wh_1", url: `${origin}/hook`, secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
-    body: "{}", attempts: 0, schedule_attempts: 0, sequence: null, headers: null, timeout_ms: null, client_tls: null, oauth2: "erp", lease: `lease_${id}`,
+    body: "{}", attempts: 0, schedule_attempts: 0, sequence: null, headers: null, timeout_ms: null, client_tls: null, oauth2: "erp", transform: null, content_type: null, source: null, lease: `lease_${id}`,
   };
 }
 

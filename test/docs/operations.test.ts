@@ -348,6 +348,13 @@ function sourceCodes() {
   for (const m of sender.matchAll(/^\s+[A-Z]+: "([^"]+)",$/gm)) stems.add(m[1]!); // FAILURE_WORDS
   for (const m of dispatcher.matchAll(/error: [^,\n]*?"([^"\n]+)"/g)) stems.add(m[1]!); // "HTTP 410 Gone: …"
   stems.delete("");
+  // A dispatcher error that is a bare snake_case word (transform_timeout) is a code, listed as one.
+  for (const stem of [...stems]) {
+    if (/^[a-z]+(?:_[a-z]+)+$/.test(stem)) {
+      stems.delete(stem);
+      deliveryCodes.add(stem);
+    }
+  }
   return { details, deliveryCodes, stems, wordedSource: sender + dispatcher + profiles };
 }
 

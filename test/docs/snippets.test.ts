@@ -39,6 +39,7 @@ const RUNNERS: Record<string, string[]> = {
   "senders.md": ["sender", "config"], // test/docs/senders.test.ts
   "receivers.md": ["receiver"], // test/docs/receivers.test.ts
   "operations.md": ["prometheus-rules", "config", "ops"], // test/docs/operations.test.ts
+  "routing.md": ["routing", "config"], // test/docs/routing.test.ts, routing-transforms.test.ts
 };
 
 describe("docs/", () => {

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, expect } from "bun:test";
 import type { Clock } from "../../src/clock";
+import { createRouter } from "../../src/delivery/fanout";
 import { decideAttempt } from "../../src/delivery/outcome";
 import { buildEvent } from "../../src/events/envelope";
 import { newId } from "../../src/ids";
 import { ENDPOINT_OPTION_DEFAULTS } from "../../src/storage/types";
 import type {
-  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, EventRecord, InsertOptions, Storage, StorageFacts,
-  WebhookRecord,
+  AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, EventRecord, InsertOptions, RouteEvent, Storage,
+  StorageFacts, WebhookRecord,
 } from "../../src/storage/types";
 
 /** ContractClock is a clock the suite moves by hand (test/support/fake-clock.ts). */
@@ -25,10 +26,19 @@ export interface ContractBackend {
   close(): Promise<void>;
   /** facts are what describe() must say of this database. */
   readonly facts: { backend: StorageFacts["backend"]; location: string };
+  /** routed lists every event `route` was handed, in order (from recordingRouter). */
+  readonly routed: readonly EventRecord[];
 }
 
-/** BackendFactory opens an empty database; it must hand the backend `route: createRouter()` (src/delivery/fanout.ts). */
+/** BackendFactory opens an empty database; it must hand the backend `route` from recordingRouter(). */
 export type BackendFactory = () => Promise<ContractBackend>;
+
+/** recordingRouter is createRouter() (src/delivery/fanout.ts) noting each event it is handed in `routed`. */
+export function recordingRouter(): { route: RouteEvent; routed: EventRecord[] } {
+  const routed: EventRecord[] = [];
+  const inner = createRouter();
+  return { routed, route: (event, endpoints) => (routed.push(event), inner(event, endpoints)) };
+}
 
 /** Fixture gives each test of a section the backend opened for it. */
 export interface Fixture {

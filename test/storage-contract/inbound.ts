@@ -24,7 +24,7 @@ interface Sent {
 /** acceptRequest is what the receiver commits for one request with dedupe key `key` and this body. */
 export function acceptRequest(f: Fixture, { key = "k1", body = `{"n":1}`, source = "erp", limit = null }: Sent = {}): AcceptRequest {
   const now = f.clock.now();
-  const event = buildEvent("inbound.received", body, "inbound", now);
+  const event = buildEvent("inbound.received", body, "inbound", now, source);
   return {
     record: inboundRecord(f, { source, body, event_id: event.id }), event, dedupeKey: key, bodyHash: `sha-${body}`,
     dedupeWindowMs: DAY, rateLimit: limit, now,

@@ -5,11 +5,12 @@ import {
 } from "../../src/storage/types";
 import { type BackendFactory, type Fixture, OWNER, SEC, complete, fail, ok, useBackend, webhookRecord } from "./harness";
 import { lanesContract } from "./options-lanes";
+import { routingContract } from "./options-routing";
 import { rateLimitContract } from "./options-rate";
 
 /**
  * optionsContract checks SPEC §9's per-endpoint delivery options as storage keeps them (issue 16):
- * options round-trip, per-endpoint leases, FIFO lanes and rate limits, through the Storage interface
+ * options round-trip, per-endpoint leases, FIFO lanes and rate limits, and SPEC §10's routing data (issue 17), through the Storage interface
  * alone. A backend's test file registers it beside storageContract: `optionsContract("sqlite", open)`.
  */
 export function optionsContract(name: string, factory: BackendFactory): void {
@@ -19,6 +20,7 @@ export function optionsContract(name: string, factory: BackendFactory): void {
     leasePerEndpointContract(f);
     lanesContract(f);
     rateLimitContract(f);
+    routingContract(f);
   });
 }
 
@@ -63,6 +65,10 @@ const ALL_SET: EndpointOptions = {
   ordering_key: "/document_no",
   client_tls: "sap-mtls",
   oauth2: "sap-oauth",
+  // SPEC §10's routing options have their own section (./routing.ts).
+  filter: null,
+  transform: null,
+  content_type: null,
 };
 
 function endpointOptionsContract(f: Fixture): void {
@@ -70,7 +76,7 @@ function endpointOptionsContract(f: Fixture): void {
     test("an endpoint created without options reads back every option unset", async () => {
       const w = await addEndpoint(f);
       expect(await f.s.webhooks.get(w.id)).toEqual({ ...w, ...ENDPOINT_OPTION_DEFAULTS });
-      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["*"], ordering: "none", ordering_key: null }]);
+      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["*"], ordering: "none", ordering_key: null, filter: null }]);
     });
 
     test("options round-trip through create, get, getAny, list and active", async () => {
@@ -78,7 +84,7 @@ function endpointOptionsContract(f: Fixture): void {
       expect(await f.s.webhooks.get(w.id)).toEqual(w);
       expect(await f.s.webhooks.getAny(w.id)).toEqual({ ...w, deleted: false });
       expect(await f.s.webhooks.list({ limit: 10 })).toEqual([w]);
-      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["*"], ordering: "fifo", ordering_key: "/document_no" }]);
+      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["*"], ordering: "fifo", ordering_key: "/document_no", filter: null }]);
     });
 
     test("update keeps options it is not given, sets the ones given and clears those given null", async () => {
@@ -98,7 +104,7 @@ function endpointOptionsContract(f: Fixture): void {
       const cleared = await f.s.webhooks.update(w.id, { headers: null, timeout_ms: null, ordering: "none" }, f.clock.now());
       expect(cleared).toEqual({ ...kept!, ...ENDPOINT_OPTION_DEFAULTS });
       expect(await f.s.webhooks.get(w.id)).toEqual(cleared);
-      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["*"], ordering: "none", ordering_key: null }]);
+      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["*"], ordering: "none", ordering_key: null, filter: null }]);
     });
 
     test("a claim carries the endpoint's options as they are when claimed", async () => {

@@ -1,11 +1,11 @@
 import { afterAll, test } from "bun:test";
 import { SQL } from "bun";
-import { createRouter } from "../../src/delivery/fanout";
 import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/storage";
 import type { Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import { startPgCluster } from "../support/postgres";
 import { type BackendFactory, storageContract } from "./contract";
+import { recordingRouter } from "./harness";
 import { optionsContract } from "./options-contract";
 import { postgresNodesContract } from "./postgres-nodes";
 
@@ -31,7 +31,8 @@ if (typeof cluster === "string") {
   const openFresh: BackendFactory = async () => {
     const clock = new FakeClock(START);
     if (migrated) await admin.unsafe(`TRUNCATE ${TABLES} CASCADE`);
-    const open = () => openPostgresStorage(url, clock, { route: createRouter(), nodeId: "contract" });
+    const { route, routed } = recordingRouter();
+    const open = () => openPostgresStorage(url, clock, { route, nodeId: "contract" });
     let storage: Storage = await open();
     migrated = true;
     return {
@@ -48,6 +49,7 @@ if (typeof cluster === "string") {
         await storage.close();
       },
       facts: { backend: "postgres", location: describeUrl(url) },
+      routed,
     };
   };
   storageContract("postgres", openFresh);

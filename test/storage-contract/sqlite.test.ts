@@ -2,11 +2,11 @@ import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRouter } from "../../src/delivery/fanout";
 import { openSqliteStorage } from "../../src/storage/sqlite/storage";
 import type { Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import { type BackendFactory, storageContract } from "./contract";
+import { recordingRouter } from "./harness";
 import { optionsContract } from "./options-contract";
 
 const root = mkdtempSync(join(tmpdir(), "hookd-contract-"));
@@ -19,7 +19,8 @@ const openTemp: BackendFactory = async () => {
   const dir = mkdtempSync(join(root, "db-"));
   const path = join(dir, "hookd.db");
   const clock = new FakeClock(START);
-  const open = () => openSqliteStorage(path, clock, { route: createRouter() });
+  const { route, routed } = recordingRouter();
+  const open = () => openSqliteStorage(path, clock, { route });
   let storage: Storage = open();
   return {
     get storage() {
@@ -36,6 +37,7 @@ const openTemp: BackendFactory = async () => {
       rmSync(dir, { recursive: true, force: true });
     },
     facts: { backend: "sqlite", location: path },
+    routed,
   };
 };
 

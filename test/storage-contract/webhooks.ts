@@ -63,7 +63,7 @@ export function webhooksContract(f: Fixture): void {
       const w = await addWebhook(f, { events: ["a.*"] });
       expect((await publish(f, "b.c")).deliveryIds).toEqual([]);
       await f.s.webhooks.update(w.id, { events: ["b.*"] }, f.clock.now());
-      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["b.*"], ordering: "none", ordering_key: null }]);
+      expect(await f.s.webhooks.active()).toEqual([{ id: w.id, events: ["b.*"], ordering: "none", ordering_key: null, filter: null }]);
       expect((await publish(f, "b.c")).deliveryIds).toHaveLength(1);
     });
 

@@ -71,12 +71,12 @@ describe("migration 009 (endpoint options, FIFO lanes, rate limits)", () => {
     const clock = new FakeClock(NOW);
     const opened = openSqliteStorage(path, clock, { route: createRouter() });
     storage = opened;
-    expect(opened.migrationsApplied).toEqual([9]);
+    expect(opened.migrationsApplied).toEqual([9, 10]);
 
     const active = await opened.webhooks.get(ID.wh_active);
     expect(active).toMatchObject({ ...ENDPOINT_OPTION_DEFAULTS, url: "https://hooks.example/a", description: "old", failure_count: 1 });
     expect(await opened.webhooks.get(ID.wh_off)).toMatchObject({ ...ENDPOINT_OPTION_DEFAULTS, status: "disabled" });
-    expect(await opened.webhooks.active()).toEqual([{ id: ID.wh_active, events: ["*"], ordering: "none", ordering_key: null }]);
+    expect(await opened.webhooks.active()).toEqual([{ id: ID.wh_active, events: ["*"], ordering: "none", ordering_key: null, filter: null }]);
     const done = await opened.deliveries.get(ID.dlv_done);
     expect(done).toMatchObject({ status: "delivered", attempts: 1, delivered_at: NOW - 110_000, lane: null, sequence: null });
     expect(await opened.deliveries.attempts(ID.dlv_retry)).toHaveLength(1);

@@ -39,6 +39,7 @@ test("./hookd alone in an empty directory serves /ui, its script and stylesheet"
     ["/ui", "text/html", '<script type="module" src="/ui/app.js">'],
     ["/ui/app.js", "text/javascript", "sessionStorage"],
     ["/ui/endpoint-options.js", "text/javascript", "Delivery options"],
+    ["/ui/endpoint-routing.js", "text/javascript", "Filter and transform"],
     ["/ui/style.css", "text/css", "--accent"],
   ] as const) {
     const res = await fetch(`${base}${path}`);

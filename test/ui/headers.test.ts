@@ -13,6 +13,7 @@ test.each([
   ["/ui/", 200, "text/html"],
   ["/ui/app.js", 200, "text/javascript"],
   ["/ui/endpoint-options.js", 200, "text/javascript"],
+  ["/ui/endpoint-routing.js", 200, "text/javascript"],
   ["/ui/style.css", 200, "text/css"],
   ["/ui/missing.js", 404, "text/plain"],
 ])("GET %s is %d %s with CSP and nosniff, no key needed", async (path, status, type) => {
@@ -31,14 +32,17 @@ test("the shell has no inline script or style, and the module never uses innerHT
   const js = await (await fetch(`${server.url}/ui/app.js`)).text();
   expect(js).toContain("textContent");
   expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
-  const options = await (await fetch(`${server.url}/ui/endpoint-options.js`)).text();
-  expect(options).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  for (const module of ["endpoint-options", "endpoint-routing"]) {
+    const text = await (await fetch(`${server.url}/ui/${module}.js`)).text();
+    expect(text).toContain("createElement");
+    expect(text).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  }
 });
 
 test("app.js imports its modules by paths /ui serves, as plain JavaScript", async () => {
   const js = await (await fetch(`${server.url}/ui/app.js`)).text();
   const imports = [...js.matchAll(/from\s+"(\.\/[^"]+)"/g)].map((m) => m[1]);
-  expect(imports).toEqual(["./endpoint-options.js"]);
+  expect(imports).toEqual(["./endpoint-options.js", "./endpoint-routing.js"]);
   for (const path of imports) {
     const res = await fetch(new URL(path!, `${server.url}/ui/app.js`));
     expect(res.status).toBe(200);

@@ -3,7 +3,7 @@ import { createRouter, laneOf, resolvePointer, RoutingIndex } from "../../src/de
 import type { ActiveEndpoint, EventRecord } from "../../src/storage/types";
 
 /** ep is an unordered endpoint subscribed to `events`. */
-const ep = (id: string, events: string[]): ActiveEndpoint => ({ id, events, ordering: "none", ordering_key: null });
+const ep = (id: string, events: string[]): ActiveEndpoint => ({ id, events, ordering: "none", ordering_key: null, filter: null });
 
 const ENDPOINTS: ActiveEndpoint[] = [
   ep("all", ["*"]),
@@ -17,7 +17,7 @@ const ENDPOINTS: ActiveEndpoint[] = [
 ];
 
 const event = (type: string, data: unknown = {}): EventRecord => ({
-  id: "evt_1", type, origin: "api", body: JSON.stringify({ id: "evt_1", type, created_at: "", data }), created_at: 0,
+  id: "evt_1", type, origin: "api", body: JSON.stringify({ id: "evt_1", type, created_at: "", data }), created_at: 0, source: null,
 });
 const ids = (targets: { id: string }[]) => targets.map((t) => t.id);
 
@@ -68,7 +68,7 @@ describe("createRouter", () => {
 });
 
 describe("FIFO lanes", () => {
-  const fifo = (id: string, key: string | null): ActiveEndpoint => ({ id, events: ["*"], ordering: "fifo", ordering_key: key });
+  const fifo = (id: string, key: string | null): ActiveEndpoint => ({ id, events: ["*"], ordering: "fifo", ordering_key: key, filter: null });
 
   test.each([
     ["unordered endpoint", ep("x", ["*"]), { doc: "A" }, null],
@@ -107,7 +107,61 @@ describe("FIFO lanes", () => {
   });
 
   test("an event that is not JSON goes to the no-key lane instead of failing", () => {
-    const broken: EventRecord = { id: "evt_1", type: "a.b", origin: "api", body: "not json", created_at: 0 };
+    const broken: EventRecord = { id: "evt_1", type: "a.b", origin: "api", body: "not json", created_at: 0, source: null };
     expect(createRouter()(broken, [fifo("x", "/doc")])).toEqual([{ id: "x", lane: "" }]);
+  });
+});
+
+describe("createRouter with filters", () => {
+  const filtered = (id: string, filter: string | null): ActiveEndpoint => ({ id, events: ["*"], ordering: "none", ordering_key: null, filter });
+  const ERRORS = '{"data.severity":"error"}';
+  const INFO = '{"data.severity":"info"}';
+  const withVerdicts = (e: EventRecord, verdicts: [string, string, boolean][]): EventRecord => ({
+    ...e, verdicts: new Map(verdicts.map(([id, filter, matches]) => [id, { filter, matches }])),
+  });
+
+  test("evaluates a filter when the event carries no verdict (resource events, built inside their transaction)", () => {
+    const endpoints = [filtered("plain", null), filtered("errors", ERRORS), filtered("info", INFO)];
+    expect(ids(createRouter()(event("a.b", { severity: "error" }), endpoints)).sort()).toEqual(["errors", "plain"]);
+  });
+
+  test("uses the verdict computed before the transaction while the endpoint's filter is still that text", () => {
+    // The verdict contradicts the data on purpose: only the verdict can explain the answer.
+    const e = withVerdicts(event("a.b", { severity: "error" }), [["errors", ERRORS, false], ["info", INFO, true]]);
+    expect(ids(createRouter()(e, [filtered("errors", ERRORS), filtered("info", INFO)]))).toEqual(["info"]);
+  });
+
+  test("ignores a verdict computed for a filter the endpoint no longer has, and evaluates the current one", () => {
+    const e = withVerdicts(event("a.b", { severity: "error" }), [["x", INFO, true]]);
+    expect(ids(createRouter()(e, [filtered("x", ERRORS)]))).toEqual(["x"]);
+    const stale = withVerdicts(event("a.b", { severity: "info" }), [["x", INFO, true]]);
+    expect(ids(createRouter()(stale, [filtered("x", ERRORS)]))).toEqual([]);
+  });
+
+  test("an endpoint whose filter was removed takes the event whatever its old verdict said", () => {
+    const e = withVerdicts(event("a.b"), [["x", ERRORS, false]]);
+    expect(ids(createRouter()(e, [filtered("x", null)]))).toEqual(["x"]);
+  });
+
+  test("filters see the inbound source", () => {
+    const fromPayroll: EventRecord = { ...event("a.b"), source: "psft-payroll" };
+    const endpoints = [filtered("payroll", '{"source":"psft-payroll"}'), filtered("api-only", '{"source":null}')];
+    expect(ids(createRouter()(fromPayroll, endpoints))).toEqual(["payroll"]);
+    expect(ids(createRouter()(event("a.b"), endpoints))).toEqual(["api-only"]);
+  });
+
+  test("a type the endpoint does not subscribe to is not delivered even when its filter matches", () => {
+    const endpoint: ActiveEndpoint = { ...filtered("x", "{}"), events: ["b.*"] };
+    expect(ids(createRouter()(event("a.b"), [endpoint]))).toEqual([]);
+  });
+
+  test("a filtered FIFO endpoint keeps its lane", () => {
+    const endpoint: ActiveEndpoint = { id: "x", events: ["*"], ordering: "fifo", ordering_key: "/doc", filter: '{"data.doc":{"$exists":true}}' };
+    expect(createRouter()(event("a.b", { doc: "A" }), [endpoint])).toEqual([{ id: "x", lane: '"A"' }]);
+    expect(createRouter()(event("a.b", {}), [endpoint])).toEqual([]);
+  });
+
+  test("a stored filter that no longer compiles matches nothing instead of failing the event", () => {
+    expect(ids(createRouter()(event("a.b"), [filtered("x", '{"$where":"true"}'), filtered("y", null)]))).toEqual(["y"]);
   });
 });

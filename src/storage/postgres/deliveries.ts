@@ -23,6 +23,8 @@ interface EndpointRow {
   rate_limit: number | null;
   client_tls: string | null;
   oauth2: string | null;
+  transform: string | null;
+  content_type: string | null;
 }
 
 interface TakenRow {
@@ -47,7 +49,7 @@ const CLAIM = `UPDATE deliveries SET lease_until = $1, next_attempt_at = $1, lea
                AND lease_until IS NULL ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
   RETURNING id, event_id, event_type, attempts, schedule_attempts, sequence`;
 const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until,
-    headers, timeout_ms, rate_limit, client_tls, oauth2
+    headers, timeout_ms, rate_limit, client_tls, oauth2, transform, content_type
   FROM webhooks WHERE id = $1`;
 const INSERT_ATTEMPT = "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const FINISH_ATTEMPT = `UPDATE deliveries SET status = $1, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
@@ -135,20 +137,25 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void)
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
         const headers = w.headers === null ? null : (JSON.parse(w.headers) as Record<string, string>);
         for (const row of taken) {
+          const cached = bodies.get(row.event_id);
           claimed.push({
-            ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body: bodies.get(row.event_id) ?? "", lease,
-            headers, timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2,
+            ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body: cached?.body ?? "", source: cached?.source ?? null, lease,
+            headers, timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2, transform: w.transform, content_type: w.content_type,
           });
         }
       }
-      // Events stored by another node are not in this one's cache: their bodies come in one query.
+      // Events stored by another node are not in this one's cache: their bodies (and sources) come in one query.
       const missing = [...new Set(claimed.filter((d) => bodies.get(d.event_id) === undefined).map((d) => d.event_id))];
       if (missing.length > 0) {
-        const found = await rows<{ id: string; body: string }>(
-          db, `SELECT id, body FROM events WHERE id IN (${missing.map((_, i) => `$${i + 1}`).join(", ")})`, missing,
+        const found = await rows<{ id: string; body: string; source: string | null }>(
+          db, `SELECT id, body, source FROM events WHERE id IN (${missing.map((_, i) => `$${i + 1}`).join(", ")})`, missing,
         );
-        const byId = new Map(found.map((r) => [r.id, r.body]));
-        for (const d of claimed) if (bodies.get(d.event_id) === undefined) d.body = byId.get(d.event_id) ?? "";
+        const byId = new Map(found.map((r) => [r.id, r]));
+        for (const d of claimed) {
+          if (bodies.get(d.event_id) !== undefined) continue;
+          d.body = byId.get(d.event_id)?.body ?? "";
+          d.source = byId.get(d.event_id)?.source ?? null;
+        }
       }
       return claimed;
     },

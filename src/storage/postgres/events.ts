@@ -10,7 +10,7 @@ import { byLane, laneRows } from "./lanes";
 import { queueRows } from "./queue";
 import { whereClause } from "./where";
 
-const COLUMNS = "id, type, origin, body, created_at";
+const COLUMNS = "id, type, origin, body, created_at, source";
 
 /** eventReads answers event reads off the pool. */
 export function eventReads(db: Db) {
@@ -42,11 +42,12 @@ export interface EventHooks {
  * eventWrites stores an event and its deliveries (fan-out) inside a batch's transaction; a delivery is
  * only written for an endpoint whose ready row exists (active as this transaction sees it). A FIFO
  * delivery gets its lane position here (./lanes.ts) and is due only if it is its lane's head.
+ * `route` is handed the very event given (with any filter verdicts worked out before the transaction).
  */
 export function eventWrites(route: RouteEvent, activeEndpoints: () => Promise<readonly ActiveEndpoint[]>, bodies: BodyCache, hooks: EventHooks) {
   return {
     async insert(db: Db, after: AfterCommit, e: EventRecord, options: InsertOptions = {}): Promise<InsertResult> {
-      await run(db, `INSERT INTO events (${COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [e.id, e.type, e.origin, e.body, e.created_at]);
+      await run(db, `INSERT INTO events (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, [e.id, e.type, e.origin, e.body, e.created_at, e.source ?? null]);
       // webhook.test goes to its endpoint outside any lane.
       const targets: RouteTarget[] = options.onlyWebhook !== undefined ? [{ id: options.onlyWebhook, lane: null }] : route(e, await activeEndpoints());
       const queue = queueRows(db);
@@ -77,7 +78,7 @@ export function eventWrites(route: RouteEvent, activeEndpoints: () => Promise<re
       // Deliveries waiting behind a lane's head change nothing a claim looks at.
       await queue.enqueue(due, e.created_at, served);
       const deliveryIds = made.map((t) => t.deliveryId);
-      if (deliveryIds.length > 0) bodies.set(e.id, e.body);
+      if (deliveryIds.length > 0) bodies.set(e.id, e.body, e.source ?? null);
       after(() => {
         hooks.onEventStored(e.origin);
         if (deliveryIds.length > 0) hooks.onEnqueued();

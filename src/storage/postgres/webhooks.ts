@@ -9,8 +9,8 @@ interface WebhookRow extends Omit<WebhookRecord, "events" | "headers"> {
   deleted_at: number | null;
 }
 
-// SPEC §9's options, in the order create and update write them.
-const OPTIONS = "headers, timeout_ms, rate_limit, ordering, ordering_key, client_tls, oauth2";
+// SPEC §9's options (§10's routing ones last), in the order create and update write them.
+const OPTIONS = "headers, timeout_ms, rate_limit, ordering, ordering_key, client_tls, oauth2, filter, transform, content_type";
 const COLUMNS =
   `id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, deleted_at, ${OPTIONS}`;
 
@@ -28,7 +28,10 @@ function fromRow(row: WebhookRow): WebhookRecord {
 // The option columns' values, in OPTIONS order; a record made before issue 16 has them unset.
 function optionValues(r: Partial<WebhookRecord>): (string | number | null)[] {
   const o = { ...ENDPOINT_OPTION_DEFAULTS, ...definedOnly(r) };
-  return [o.headers === null ? null : JSON.stringify(o.headers), o.timeout_ms, o.rate_limit, o.ordering, o.ordering_key, o.client_tls, o.oauth2];
+  return [
+    o.headers === null ? null : JSON.stringify(o.headers), o.timeout_ms, o.rate_limit, o.ordering, o.ordering_key, o.client_tls, o.oauth2,
+    o.filter, o.transform, o.content_type,
+  ];
 }
 
 /**
@@ -57,9 +60,11 @@ export function webhookReads(db: Db, now: () => number = Date.now) {
     active: (): Promise<readonly ActiveEndpoint[]> => {
       const t = now();
       if (!cache || t - cache.at > ACTIVE_CACHE_MS) {
-        const list = rows<{ id: string; events: string; ordering: Ordering; ordering_key: string | null }>(
-          db, "SELECT id, events, ordering, ordering_key FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
-        ).then((found) => found.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[], ordering: r.ordering, ordering_key: r.ordering_key })));
+        const list = rows<{ id: string; events: string; ordering: Ordering; ordering_key: string | null; filter: string | null }>(
+          db, "SELECT id, events, ordering, ordering_key, filter FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
+        ).then((found): readonly ActiveEndpoint[] =>
+          found.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[], ordering: r.ordering, ordering_key: r.ordering_key, filter: r.filter })),
+        );
         cache = { at: t, list };
         list.catch(() => {
           if (cache?.list === list) cache = null;
@@ -91,7 +96,7 @@ export function webhookWrites(invalidate: () => void) {
       await run(
         db,
         `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at, ${OPTIONS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
         [
           r.id, r.url, JSON.stringify(r.events), r.description, r.status, r.secret, r.failure_count, r.last_failure_at, r.failing_since,
           r.created_at, r.updated_at, ...optionValues(r),
@@ -117,7 +122,8 @@ export function webhookWrites(invalidate: () => void) {
       await run(
         db,
         `UPDATE webhooks SET url = $1, events = $2, description = $3, status = $4, failure_count = $5, failing_since = $6, updated_at = $7,
-           headers = $9, timeout_ms = $10, rate_limit = $11, ordering = $12, ordering_key = $13, client_tls = $14, oauth2 = $15
+           headers = $9, timeout_ms = $10, rate_limit = $11, ordering = $12, ordering_key = $13, client_tls = $14, oauth2 = $15,
+           filter = $16, transform = $17, content_type = $18
          WHERE id = $8`,
         [next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now, id, ...optionValues(next)],
       );

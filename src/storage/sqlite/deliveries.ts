@@ -24,6 +24,8 @@ interface EndpointRow {
   rate_limit: number | null;
   client_tls: string | null;
   oauth2: string | null;
+  transform: string | null;
+  content_type: string | null;
 }
 
 /** Pace is what a claim may take from a rate-limited endpoint now, and how to record what it took. */
@@ -63,10 +65,10 @@ export function deliveryQueue(
                   ORDER BY next_attempt_at LIMIT ?5)
      RETURNING id, event_id, event_type, attempts, schedule_attempts, sequence`,
   );
-  const eventBody = db.query<{ body: string }, [string]>("SELECT body FROM events WHERE id = ?");
+  const eventBody = db.query<{ body: string; source: string | null }, [string]>("SELECT body, source FROM events WHERE id = ?");
   const endpoint = db.query<EndpointRow, [string]>(
     `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until,
-       headers, timeout_ms, rate_limit, client_tls, oauth2
+       headers, timeout_ms, rate_limit, client_tls, oauth2, transform, content_type
      FROM webhooks WHERE id = ?`,
   );
   const insertAttempt = db.query(
@@ -174,11 +176,11 @@ export function deliveryQueue(
         const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
         const options = {
           headers: w.headers === null ? null : (JSON.parse(w.headers) as Record<string, string>),
-          timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2,
+          timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2, transform: w.transform, content_type: w.content_type,
         };
         for (const row of rows) {
-          const body = bodies.get(row.event_id) ?? eventBody.get(row.event_id)?.body ?? "";
-          claimed.push({ ...row, ...options, webhook_id: ready.webhook_id, url: w.url, secrets, body, lease });
+          const { body, source } = bodies.get(row.event_id) ?? eventBody.get(row.event_id) ?? { body: "", source: null };
+          claimed.push({ ...row, ...options, webhook_id: ready.webhook_id, url: w.url, secrets, body, source, lease });
         }
       }
       return claimed;

@@ -8,7 +8,7 @@ import type { LaneRows } from "./lanes";
 import type { QueueRows } from "./queue";
 import { whereClause } from "./where";
 
-const COLUMNS = "id, type, origin, body, created_at";
+const COLUMNS = "id, type, origin, body, created_at, source";
 
 /** eventReads answers event reads off the read connection. */
 export function eventReads(db: Database) {
@@ -45,6 +45,7 @@ export interface EventHooks {
  * acknowledged event always has its deliveries. Which endpoints get one is `route`'s decision; a
  * delivery is only written for an endpoint whose ready row exists (it is active in this transaction).
  * A delivery routed to a FIFO lane takes the lane's next position here, in the same transaction.
+ * `route` is handed the very event given (with any filter verdicts worked out before the transaction).
  */
 export function eventWrites(
   db: Database,
@@ -55,14 +56,14 @@ export function eventWrites(
   bodies: BodyCache,
   hooks: EventHooks,
 ) {
-  const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
+  const insert = db.query(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
   const insertDelivery = db.query(
     `INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at, lane, sequence)
      VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
   );
   return {
     insert(after: AfterCommit, e: EventRecord, options: InsertOptions = {}): InsertResult {
-      insert.run(e.id, e.type, e.origin, e.body, e.created_at);
+      insert.run(e.id, e.type, e.origin, e.body, e.created_at, e.source ?? null);
       const targets: RouteTarget[] = options.onlyWebhook !== undefined ? [{ id: options.onlyWebhook, lane: null }] : route(e, activeEndpoints());
       const deliveryIds: string[] = [];
       for (const { id: webhookId, lane } of targets) {
@@ -78,7 +79,7 @@ export function eventWrites(
         }
         deliveryIds.push(id);
       }
-      if (deliveryIds.length > 0) bodies.set(e.id, e.body);
+      if (deliveryIds.length > 0) bodies.set(e.id, e.body, e.source ?? null);
       after(() => {
         hooks.onEventStored(e.origin);
         if (deliveryIds.length > 0) hooks.onEnqueued();

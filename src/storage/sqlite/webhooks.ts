@@ -9,7 +9,7 @@ interface WebhookRow extends Omit<WebhookRecord, "events" | "headers"> {
   deleted_at: number | null;
 }
 
-const OPTION_COLUMNS = "headers, timeout_ms, rate_limit, ordering, ordering_key, client_tls, oauth2";
+const OPTION_COLUMNS = "headers, timeout_ms, rate_limit, ordering, ordering_key, client_tls, oauth2, filter, transform, content_type";
 const COLUMNS = `id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at,
   deleted_at, ${OPTION_COLUMNS}`;
 
@@ -19,10 +19,10 @@ function fromRow(row: WebhookRow): WebhookRecord {
 }
 
 /** optionValues are the option columns' values in OPTION_COLUMNS order; a record made without options stores the defaults. */
-function optionValues(o: Partial<EndpointOptions>): [string | null, number | null, number | null, string, string | null, string | null, string | null] {
+function optionValues(o: Partial<EndpointOptions>): (string | number | null)[] {
   return [
     o.headers == null ? null : JSON.stringify(o.headers), o.timeout_ms ?? null, o.rate_limit ?? null, o.ordering ?? "none",
-    o.ordering_key ?? null, o.client_tls ?? null, o.oauth2 ?? null,
+    o.ordering_key ?? null, o.client_tls ?? null, o.oauth2 ?? null, o.filter ?? null, o.transform ?? null, o.content_type ?? null,
   ];
 }
 
@@ -37,8 +37,8 @@ export function webhookReads(db: Database) {
   const nextPage = db.query<WebhookRow, [string, number]>(
     `SELECT ${COLUMNS} FROM webhooks WHERE deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`,
   );
-  const activeRows = db.query<{ id: string; events: string; ordering: Ordering; ordering_key: string | null }, []>(
-    "SELECT id, events, ordering, ordering_key FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
+  const activeRows = db.query<{ id: string; events: string; ordering: Ordering; ordering_key: string | null; filter: string | null }, []>(
+    "SELECT id, events, ordering, ordering_key, filter FROM webhooks WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
   );
   let activeCache: readonly ActiveEndpoint[] | null = null;
   const get = (id: string) => {
@@ -66,12 +66,13 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
   const insert = db.query(
     `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at,
        ${OPTION_COLUMNS})
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const getAny = db.query<WebhookRow, [string]>(`SELECT ${COLUMNS} FROM webhooks WHERE id = ?`);
   const updateRow = db.query(
     `UPDATE webhooks SET url = ?, events = ?, description = ?, status = ?, failure_count = ?, failing_since = ?, updated_at = ?,
-       headers = ?, timeout_ms = ?, rate_limit = ?, ordering = ?, ordering_key = ?, client_tls = ?, oauth2 = ?
+       headers = ?, timeout_ms = ?, rate_limit = ?, ordering = ?, ordering_key = ?, client_tls = ?, oauth2 = ?,
+       filter = ?, transform = ?, content_type = ?
      WHERE id = ?`,
   );
   const markDeleted = db.query("UPDATE webhooks SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");

@@ -1,5 +1,6 @@
 import { initial } from "./001-initial";
 import { endpointOptions } from "./002-endpoint-options";
+import { routing } from "./003-routing";
 
 /** Migration is one schema step of the PostgreSQL backend (its own numbering, not SQLite's). */
 export interface Migration {
@@ -9,4 +10,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every PostgreSQL schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions];
+export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions, routing];

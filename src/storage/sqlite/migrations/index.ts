@@ -7,6 +7,7 @@ import { inboundEventIndex } from "./006-inbound-event-index";
 import { attemptsTimeIndex } from "./007-attempts-time-index";
 import { deliveryQueues } from "./008-delivery-queues";
 import { endpointOptions } from "./009-endpoint-options";
+import { routing } from "./010-routing";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -18,5 +19,5 @@ export interface Migration {
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated, inboundEventIndex,
-  attemptsTimeIndex, deliveryQueues, endpointOptions,
+  attemptsTimeIndex, deliveryQueues, endpointOptions, routing,
 ];

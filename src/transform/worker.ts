@@ -1,0 +1,31 @@
+// The transform worker's entrypoint: it evaluates one expression at a time for the pool (pool.ts) and is
+// terminated by it when a run takes too long. Listed as an entrypoint of `bun build --compile` (package.json).
+import { evaluateTransform } from "./evaluate";
+import type { TransformOutcome } from "./runner";
+
+/** WorkerJob is the pool's request; the worker answers `{ id, ...TransformOutcome }`. */
+export interface WorkerJob {
+  id: number;
+  expression: string;
+  input: unknown;
+  budgetMs: number;
+  maxBytes: number;
+}
+
+const port = globalThis as unknown as {
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<WorkerJob>) => void): void;
+};
+
+port.addEventListener("message", async (event) => {
+  const { id, expression, input, budgetMs, maxBytes } = event.data;
+  const outcome: TransformOutcome = await evaluateTransform(expression, input, budgetMs, maxBytes);
+  try {
+    port.postMessage({ id, ...outcome });
+  } catch (error) {
+    // Something structured clone refuses (a function deep inside an object): not a JSON value.
+    port.postMessage({ id, kind: "failed", error: `the result is not a JSON value: ${(error as Error).message}` });
+  }
+});
+
+port.postMessage({ ready: true });
