@@ -1,5 +1,5 @@
 import { overMaxBody } from "./evaluate";
-import type { TransformRunner } from "./runner";
+import { EnvelopeInput, type TransformRunner } from "./runner";
 
 /** DEFAULT_TRANSFORM_CONTENT_TYPE: the Content-Type of a string result when the endpoint names none (SPEC §10). */
 export const DEFAULT_TRANSFORM_CONTENT_TYPE = "text/plain; charset=utf-8";
@@ -27,17 +27,15 @@ export async function applyTransform(
   maxBody: number,
 ): Promise<Applied> {
   if (endpoint.transform === null) return { kind: "body", body: envelope, contentType: JSON_TYPE };
-  let envelopeObject: Record<string, unknown>;
-  try {
-    envelopeObject = JSON.parse(envelope) as Record<string, unknown>;
-  } catch {
-    // Only a stored event missing or damaged gets here; its deliveries could never be transformed.
-    return failed("the stored event is not JSON");
-  }
-  const input = { ...envelopeObject, source };
-  const outcome = await runner.run(endpoint.transform, input);
+  // Parsed (and a non-string result serialised) in the worker: the main loop only moves strings.
+  const outcome = await runner.run(endpoint.transform, new EnvelopeInput(envelope, source));
   if (outcome.kind === "timeout") return outcome;
   if (outcome.kind === "failed") return failed(outcome.error);
+  if (outcome.kind === "json") {
+    const bytes = Buffer.byteLength(outcome.text, "utf8");
+    if (bytes > maxBody) return failed(overMaxBody(bytes, maxBody));
+    return { kind: "body", body: outcome.text, contentType: JSON_TYPE };
+  }
   const value = outcome.value;
   if (value === undefined) return failed("the expression returned nothing");
   let body: string | undefined;

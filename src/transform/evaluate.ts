@@ -49,16 +49,24 @@ export function overMaxBody(bytes: number, maxBody: number): string {
  * evaluateTransform runs one expression against one input inside a transform worker. The pool's time
  * budget is the same for every run of a worker, so the cache may key on the expression alone.
  */
-export async function evaluateTransform(expression: string, input: unknown, budgetMs: number, maxBytes: number): Promise<TransformOutcome> {
+export async function evaluateTransform(
+  expression: string,
+  input: unknown,
+  budgetMs: number,
+  maxBytes: number,
+  serialise = false,
+): Promise<TransformOutcome> {
   try {
     const value: unknown = await compiled(expression, budgetMs).evaluate(input);
     // A function cannot be sent anywhere; say so rather than let the message channel refuse it.
     if (isFunction(value)) return { kind: "failed", error: "the expression returned a function, not a value" };
     // A huge result is refused here, so it is never copied to the main thread only to be refused there.
-    if (!Number.isFinite(maxBytes)) return { kind: "value", value };
-    const text = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value) ?? "";
+    if (!Number.isFinite(maxBytes) && !serialise) return { kind: "value", value };
+    const json = value === undefined || typeof value === "string" ? undefined : JSON.stringify(value);
+    const text = value === undefined ? "" : typeof value === "string" ? value : json ?? "";
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > maxBytes) return { kind: "failed", error: overMaxBody(bytes, maxBytes) };
+    if (serialise && json !== undefined) return { kind: "json", text: json };
     return { kind: "value", value };
   } catch (error) {
     if ((error as { code?: unknown } | null)?.code === TIMEOUT_CODE) return { kind: "timeout" };

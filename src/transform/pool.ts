@@ -1,4 +1,4 @@
-import type { TransformOutcome, TransformRunner } from "./runner";
+import { EnvelopeInput, type TransformOutcome, type TransformRunner } from "./runner";
 import type { WorkerJob } from "./worker";
 
 /** TransformPoolOptions: how many workers, and how long one run may take before its worker is stopped. */
@@ -135,7 +135,9 @@ export function createTransformPool(options: TransformPoolOptions): TransformRun
         replace(slot);
         job.resolve({ kind: "timeout" });
       }, timeoutMs);
-      const message: WorkerJob = { id: job.id, expression: job.expression, input: job.input, budgetMs: timeoutMs, maxBytes };
+      const base = { id: job.id, expression: job.expression, budgetMs: timeoutMs, maxBytes };
+      const message: WorkerJob =
+        job.input instanceof EnvelopeInput ? { ...base, envelope: job.input.envelope, source: job.input.source } : { ...base, input: job.input };
       try {
         slot.worker.postMessage(message);
       } catch (error) {

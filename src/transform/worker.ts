@@ -7,7 +7,10 @@ import type { TransformOutcome } from "./runner";
 export interface WorkerJob {
   id: number;
   expression: string;
-  input: unknown;
+  /** input, or `envelope` + `source` (an EnvelopeInput) to parse here and answer non-strings as JSON text. */
+  input?: unknown;
+  envelope?: string;
+  source?: string | null;
   budgetMs: number;
   maxBytes: number;
 }
@@ -18,8 +21,19 @@ const port = globalThis as unknown as {
 };
 
 port.addEventListener("message", async (event) => {
-  const { id, expression, input, budgetMs, maxBytes } = event.data;
-  const outcome: TransformOutcome = await evaluateTransform(expression, input, budgetMs, maxBytes);
+  const { id, expression, envelope, source, budgetMs, maxBytes } = event.data;
+  let outcome: TransformOutcome;
+  if (envelope === undefined) {
+    outcome = await evaluateTransform(expression, event.data.input, budgetMs, maxBytes);
+  } else {
+    let input: Record<string, unknown> | null = null;
+    try {
+      input = { ...(JSON.parse(envelope) as Record<string, unknown>), source: source ?? null };
+    } catch {
+      // Only a stored event missing or damaged gets here; its deliveries could never be transformed.
+    }
+    outcome = input === null ? { kind: "failed", error: "the stored event is not JSON" } : await evaluateTransform(expression, input, budgetMs, maxBytes, true);
+  }
   try {
     port.postMessage({ id, ...outcome });
   } catch (error) {
