@@ -7,6 +7,8 @@ import { ApiKeyVerifier } from "./security/api-keys";
 import { type Listener, startListener } from "./http/listener";
 import { createInboundReceiver } from "./inbound/receiver";
 import { scheduleRetention } from "./jobs/retention";
+import { startAlertJob } from "./jobs/alerts";
+import { createOperationalEvents } from "./alerts";
 import { createMetrics } from "./metrics/metrics";
 import { buildHttp } from "./http/server";
 import { apiRoutes } from "./api";
@@ -81,6 +83,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   try {
     storage = await openStorage(config.storage, clock, {
       route: createRouter(),
+      alerts: createOperationalEvents({ failingAfter: config.alerts.failing_after, backlogAgeMs: config.alerts.backlog_age }),
       onEnqueued: () => wakeScheduler(),
       onBatch: metrics.groupCommitted,
       onEventStored: metrics.eventStored,
@@ -199,6 +202,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   await logStartupReport(config, storage, `${host}:${listener.port}`, log, retention.nextRun());
   wakeScheduler = () => scheduler.wake();
   await scheduler.start();
+  const alertJob = startAlertJob(storage, clock, log);
   let stopped = false;
   return {
     url,
@@ -222,6 +226,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       // Stop accepting first, then let attempts in flight finish (they time out by `timeout`).
       await listener.stop();
       retention.stop();
+      await alertJob.stop();
       await scheduler.stop(config.delivery.timeout + 1000);
       await transforms.close();
       sender.close();

@@ -2,7 +2,7 @@ import { adminPlugin } from "./admin-plugin";
 import * as v from "valibot";
 import { buildEvent, withExtraFields } from "../events/envelope";
 import { topLevelMember } from "../events/raw-json";
-import { isBuiltInType, isEventFilter, isEventType } from "../events/types";
+import { isBuiltInType, isEventFilter, isEventType, isReservedType } from "../events/types";
 import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId } from "../ids";
@@ -42,6 +42,11 @@ export function eventRoutes(deps: ApiDeps) {
         if (!isEventType(body.type)) {
           throw new ApiError("invalid_request", "the event is not valid", [
             { field: "type", code: "invalid_event_type", message: `${JSON.stringify(body.type)} is not an event type: dot-separated words of letters, digits, _ and -, like "invoice.paid"` },
+          ]);
+        }
+        if (isReservedType(body.type)) {
+          throw new ApiError("invalid_request", "the event is not valid", [
+            { field: "type", code: "reserved_event_type", message: `${JSON.stringify(body.type)} is reserved: hookd.* events are published by hookd itself` },
           ]);
         }
         if (!deps.catalogue.allowsType(body.type)) {

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Metrics } from "../metrics/metrics";
 import { deliveryRoutes } from "./deliveries";
+import { deliverySearchRoutes } from "./delivery-search";
 import type { ApiDeps } from "./deps";
 import { eventRoutes } from "./events";
 import { healthRoutes } from "./health";
@@ -28,6 +29,7 @@ export function apiRoutes(deps: ApiRoutesDeps) {
     .use(eventRoutes(deps))
     .use(resourceRoutes(deps))
     .use(deliveryRoutes(deps))
+    .use(deliverySearchRoutes(deps))
     .use(inboundLogRoutes(deps))
     .use(statsRoutes(deps));
 }

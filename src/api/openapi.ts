@@ -161,7 +161,7 @@ const EVENT_FIELDS = {
   type: str(),
   created_at: time(),
   data: anyObject("the payload, byte for byte as published or received"),
-  origin: oneOf(["api", "inbound", "resource", "test"]),
+  origin: oneOf(["api", "inbound", "resource", "test", "hookd"]),
 };
 /** EVENT is the envelope as subscribers get it, plus `origin`. */
 export const EVENT = object(EVENT_FIELDS);

@@ -9,7 +9,7 @@ export const MASK = "********";
 
 /** renderEffectiveConfig prints the config as TOML with defaults filled in and secrets masked; it is what `hookd check-config` shows. */
 export function renderEffectiveConfig(config: Config): string {
-  const { server, storage, api, events, delivery, retention, log } = config;
+  const { server, storage, api, events, delivery, alerts, retention, log } = config;
   const sections = [
     table("[server]", [
       ["listen", str(formatListen(server.listen))],
@@ -49,6 +49,10 @@ export function renderEffectiveConfig(config: Config): string {
     ]),
     ...delivery.client_tls.map(clientTls),
     ...delivery.oauth2.map(oauth2),
+    table("[alerts]", [
+      ["failing_after", String(alerts.failing_after)],
+      ["backlog_age", str(formatDuration(alerts.backlog_age))],
+    ]),
     table("[retention]", [
       ["deliveries", str(formatDuration(retention.deliveries))],
       ["events", str(formatDuration(retention.events))],

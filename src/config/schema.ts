@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { isBuiltInType } from "../events/types";
+import { isBuiltInType, isReservedType } from "../events/types";
 import { hashApiKey } from "../security/api-keys";
 import * as v from "valibot";
 import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
@@ -128,6 +128,12 @@ function delivery(env: Env, version: string) {
   );
 }
 
+const alerts = table(
+  { failing_after: whole(10, 1), backlog_age: v.optional(duration(true), "15m") },
+  [],
+  (a): Config["alerts"] => a,
+);
+
 // Retention of "0" is refused rather than read as "keep forever": the cleanup
 // job computes cutoff = now - retention, so 0 would delete everything finished.
 const retention = table(
@@ -153,6 +159,7 @@ export function configSchema(env: Env, version: string) {
       api: v.optional(api(env), {}),
       events: v.optional(events, {}),
       delivery: v.optional(delivery(env, version), {}),
+      alerts: v.optional(alerts, {}),
       retention: v.optional(retention, {}),
       log: v.optional(log, {}),
       sources: uniqueList(sourceSchema(env), [], "id", (first) => `also sources[${first}].id`),
@@ -161,9 +168,13 @@ export function configSchema(env: Env, version: string) {
       {
         needs: ["events", "sources"],
         check({ events, sources }, report) {
-          if (events.types.length === 0) return;
           sources.forEach((source, i) => {
             const type = source.event_type;
+            if (isReservedType(type)) {
+              report(["sources", i, "event_type"], `${JSON.stringify(type)} is reserved: hookd.* events are published by hookd itself`);
+              return;
+            }
+            if (events.types.length === 0) return;
             if (type !== "" && !events.types.includes(type) && !isBuiltInType(type)) {
               report(["sources", i, "event_type"], `${JSON.stringify(type)} is not in events.types`);
             }

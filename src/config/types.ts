@@ -125,6 +125,8 @@ export interface Config {
     readonly client_tls: readonly ClientTlsProfile[];
     readonly oauth2: readonly OAuth2Profile[];
   };
+  /** alerts: SPEC §11's thresholds; backlog_age in ms. */
+  readonly alerts: { readonly failing_after: number; readonly backlog_age: number };
   readonly retention: {
     readonly deliveries: number;
     readonly events: number;

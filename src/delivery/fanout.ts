@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
+import { isOperationalType } from "../alerts/types";
 import { type FilterContext, filterContext, storedFilterMatcher } from "../routing/filter";
 import type { ActiveEndpoint, EventRecord, RouteEvent, RouteTarget } from "../storage/types";
 
 /**
  * RoutingIndex answers "which endpoints take this type" without walking every endpoint: exact
  * subscriptions by type, family subscriptions ("a.b.*") by prefix, and "*" ones. A lookup costs one
- * map read per dot in the type, whatever the number of endpoints.
+ * map read per dot in the type, whatever the number of endpoints. hookd's own `hookd.*` events are
+ * opt-in (SPEC §11): "*" does not take them, only a `hookd.` family or type does.
  */
 export class RoutingIndex {
   private readonly everything: string[] = [];
@@ -24,7 +26,7 @@ export class RoutingIndex {
 
   /** match lists each endpoint subscribed to `type` once. */
   match(type: string): string[] {
-    const found: string[][] = [this.everything];
+    const found: string[][] = [isOperationalType(type) ? [] : this.everything];
     const exact = this.exact.get(type);
     if (exact) found.push(exact);
     for (let dot = type.indexOf("."); dot !== -1; dot = type.indexOf(".", dot + 1)) {

@@ -1,3 +1,5 @@
+import { isOperationalType, OPERATIONAL_TYPES } from "../alerts/types";
+
 /** EVENT_TYPE_PATTERN is SPEC §3's rule; it also keeps CR/LF out of the X-Hookd-Event header. */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
 export const EVENT_TYPE_MAX = 128;
@@ -17,9 +19,12 @@ export function isEventFilter(value: string): boolean {
   return isEventType(value);
 }
 
-/** filterMatches: "*" matches all; "a.*" matches "a.b" and "a.b.c" (any depth) but not "a" or "ab.c"; else exact. */
+/**
+ * filterMatches: "*" matches all but hookd's own `hookd.*` types (opt-in, SPEC §11); "a.*" matches "a.b"
+ * and "a.b.c" (any depth) but not "a" or "ab.c"; else exact.
+ */
 export function filterMatches(filter: string, type: string): boolean {
-  if (filter === "*") return true;
+  if (filter === "*") return !isOperationalType(type);
   if (filter.endsWith(".*")) return type.startsWith(filter.slice(0, -1));
   return filter === type;
 }
@@ -29,7 +34,12 @@ export function matchesAny(filters: readonly string[], type: string): boolean {
   return filters.some((f) => filterMatches(f, type));
 }
 
-/** ALWAYS_ALLOWED_TYPES are emitted by hookd itself, so a catalogue never rejects them (SPEC §2 [events]). */
+/** isReservedType: `hookd.*` types are hookd's own; publishing one (API or inbound) is 422 (SPEC §11). */
+export function isReservedType(type: string): boolean {
+  return isOperationalType(type);
+}
+
+/** isBuiltInType: types hookd's resources and tests emit, so a catalogue never rejects them (SPEC §2 [events]). */
 export function isBuiltInType(type: string): boolean {
   return type === "webhook.test" || type.startsWith("resource.");
 }
@@ -49,7 +59,7 @@ export class EventCatalogue {
   }
 
   allowsType(type: string): boolean {
-    return this.freeForm || this.set.has(type) || isBuiltInType(type);
+    return this.freeForm || this.set.has(type) || isBuiltInType(type) || isOperationalType(type);
   }
 
   /** allowsFilter: a family filter is allowed when at least one catalogue or built-in type falls in it. */
@@ -57,6 +67,7 @@ export class EventCatalogue {
     if (this.freeForm || filter === "*") return true;
     if (!filter.endsWith(".*")) return this.allowsType(filter);
     if (filterMatches(filter, "resource.created") || filterMatches(filter, "webhook.test")) return true;
+    if (OPERATIONAL_TYPES.some((t) => filterMatches(filter, t))) return true;
     return this.types.some((t) => filterMatches(filter, t));
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Clock } from "../clock";
 import type { Source } from "../config/types";
 import { buildEvent } from "../events/envelope";
-import type { EventCatalogue } from "../events/types";
+import { type EventCatalogue, isReservedType } from "../events/types";
 import { ApiError, type ErrorDetail } from "../http/errors";
 import { newId } from "../ids";
 import type { Logger } from "../log";
@@ -102,6 +102,12 @@ export function createInboundReceiver(deps: InboundDeps) {
     }
     const checked = source.schema === "erp-event" ? checkErpEvent(parsed) : checkJsonBody(parsed, source.event_type, source.event_type_field);
     if (!checked.ok) throw invalidBody("the body does not match the source's schema", checked.details);
+    if (isReservedType(checked.eventType)) {
+      const field = source.schema === "erp-event" ? "event_type" : source.event_type_field || "event_type";
+      throw invalidBody("the event type is reserved", [
+        { field, code: "reserved_event_type", message: `${JSON.stringify(checked.eventType)} is reserved: hookd.* events are published by hookd itself` },
+      ]);
+    }
     if (!deps.catalogue.allowsType(checked.eventType)) {
       const field = source.schema === "erp-event" ? "event_type" : source.event_type_field || "event_type";
       throw invalidBody("the event type is not in the catalogue", [

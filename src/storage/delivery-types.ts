@@ -117,6 +117,8 @@ export interface EndpointState {
   status: "active" | "disabled" | "deleted";
   failure_count: number;
   failing_since: number | null;
+  /** failing_reported: hookd.endpoint.failing was emitted for the current streak (SPEC §11); absent = false. */
+  failing_reported?: boolean;
 }
 
 /** AttemptDecision is what recording one attempt changes (SPEC §6), decided by src/delivery/outcome.ts. */
@@ -168,6 +170,46 @@ export interface DeliveryWrites {
   recover(webhookId: string, since: number, now: number): Promise<number>;
 }
 
+/** DeliveryFilter selects deliveries across endpoints (SPEC §11): in any of `statuses`, created in [since, until). */
+export interface DeliveryFilter {
+  statuses: readonly DeliveryStatus[];
+  webhookId?: string;
+  eventType?: string;
+  since?: number;
+  until?: number;
+}
+
+/** SearchPosition is a delivery's place in the search order, (created_at, id): where a page or a replay batch stopped. */
+export interface SearchPosition {
+  created_at: number;
+  id: string;
+}
+
+/** ReplayBatch is one bounded step of a bulk replay: deliveries counted (dry run) or sent again, and where the next step starts (null: done). */
+export interface ReplayBatch {
+  count: number;
+  next: SearchPosition | null;
+}
+
+/**
+ * DeliverySearch lists and replays deliveries across endpoints. Each call reads at most `limit`
+ * entries per status from one index range, whatever the number stored; a bulk replay is many calls.
+ */
+export interface DeliverySearch {
+  /** search lists matching deliveries newest first, by (created_at, id) descending, after `before` when given. */
+  search(filter: DeliveryFilter, page: { limit: number; before?: SearchPosition }): Promise<DeliveryRecord[]>;
+  /**
+   * replayable walks up to `limit` matching deliveries oldest first from `from` (exclusive) and counts
+   * those `replay` would send again from the same place: unleased, of an active endpoint.
+   */
+  replayable(filter: DeliveryFilter, from: SearchPosition | null, limit: number): Promise<ReplayBatch>;
+  /**
+   * replay does `replayable`'s walk in one transaction and makes those deliveries pending with a fresh
+   * schedule, as `retry` does; a FIFO lane delivery keeps its position and waits behind a running head.
+   */
+  replay(filter: DeliveryFilter, from: SearchPosition | null, limit: number, now: number): Promise<ReplayBatch>;
+}
+
 /**
  * DeliveryStore is the queue (claim/complete/release) and the delivery history.
  *
@@ -191,7 +233,7 @@ export interface DeliveryWrites {
  * becomes the head, due now, if its lane has no unfinished head; otherwise it waits, keeping its
  * sequence. Finding the next head is one index read, whatever the lane's history.
  */
-export interface DeliveryStore extends DeliveryWrites {
+export interface DeliveryStore extends DeliveryWrites, DeliverySearch {
   /** claimDue leases due deliveries and returns them with what an attempt needs. */
   claimDue(request: ClaimRequest): Promise<ClaimedDelivery[]>;
   /**

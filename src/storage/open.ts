@@ -33,9 +33,9 @@ export async function openStorage(location: StorageConfig, clock: Clock, options
 
 /** openPostgres opens a PostgreSQL database; errors name it with the password masked, and never echo the password. */
 export async function openPostgres(url: string, clock: Clock, options: OpenOptions): Promise<OpenedStorage> {
-  const { route, onBatch, onEnqueued, onEventStored, groupCommitMaxBatch, nodeId } = options;
+  const { route, alerts, onBatch, onEnqueued, onEventStored, groupCommitMaxBatch, nodeId } = options;
   try {
-    return await openPostgresStorage(url, clock, { route, onBatch, onEnqueued, onEventStored, groupCommitMaxBatch, nodeId });
+    return await openPostgresStorage(url, clock, { route, alerts, onBatch, onEnqueued, onEventStored, groupCommitMaxBatch, nodeId });
   } catch (error) {
     throw new StorageOpenError(`cannot open the database ${maskDatabaseUrl(url)}: ${withoutPassword((error as Error).message, url)}`);
   }

@@ -1,8 +1,14 @@
 // An endpoint's rate-limit window (SPEC §9 `rate_limit`), kept on its ready row as text: pure, so the
 // claim only reads and writes one column under the ready-row lock it already holds. Both backends use it.
 
-/** WINDOW_MS is the sliding window: a claim at t counts against every claim before t + WINDOW_MS. */
-export const WINDOW_MS = 1000;
+/**
+ * WINDOW_MS is the sliding window: a claim at t counts against every claim before t + WINDOW_MS. It is
+ * SPEC §9's second plus START_GUARD_MS, because what is counted is the claim, and the request starts a
+ * little after it (the commit, the worker, the connection): a receiver timing arrivals must still never
+ * see more than rate_limit in one second, even when one claim's requests leave later than the next's.
+ */
+export const START_GUARD_MS = 25;
+export const WINDOW_MS = 1000 + START_GUARD_MS;
 
 /** Run is `count` claims made at `at` (epoch ms). */
 export interface Run {

@@ -1,5 +1,7 @@
+import type { AlertStore } from "./alert-types";
 import type { DeliveryStore, DeliveryWrites } from "./delivery-types";
 import type { InboundStore } from "./inbound-types";
+import type { StatsStore } from "./stats-types";
 
 // The storage contract: everything the API, the inbound path and the delivery engine may ask of the
 // database, the same for every backend (SQLite in ./sqlite, PostgreSQL later). Rules of the contract:
@@ -107,7 +109,7 @@ export interface RouteTarget {
 }
 
 /** EventOrigin says what produced an event (metrics label, event listing). */
-export type EventOrigin = "api" | "inbound" | "resource" | "test";
+export type EventOrigin = "api" | "inbound" | "resource" | "test" | "hookd";
 
 /** EventRecord is a stored event; `body` is the exact envelope subscribers receive, byte for byte. */
 export interface EventRecord {
@@ -291,8 +293,10 @@ export interface StorageFacts {
   bytes: number | null;
 }
 
+export * from "./alert-types";
 export * from "./delivery-types";
 export * from "./inbound-types";
+export * from "./stats-types";
 
 /** Storage is the whole backend, opened once per process. */
 export interface Storage {
@@ -303,6 +307,10 @@ export interface Storage {
   readonly inbound: InboundStore;
   readonly idempotency: IdempotencyStore;
   readonly maintenance: MaintenanceStore;
+  /** alerts: SPEC §11's periodic checks (backlog, expiry windows); no-ops without OperationalEvents at open. */
+  readonly alerts: AlertStore;
+  /** stats answers the dashboard overview (GET /v1/stats). */
+  readonly stats: StatsStore;
   /**
    * tx runs `fn` in one transaction and resolves with its result once committed; if `fn` throws,
    * nothing it wrote is kept and the error is rethrown. `fn` must await only `tx`'s methods (no

@@ -3,3 +3,9 @@ declare module "*.css" {
   const text: string;
   export default text;
 }
+
+// uPlot's ESM build, imported as text (see routes.ts); its types come in through ./uplot.d.ts.
+declare module "uplot/dist/uPlot.esm.js" {
+  const text: string;
+  export default text;
+}

@@ -107,7 +107,7 @@ describe("/openapi.json", () => {
   test("query parameters are typed: limit an integer 1-500 (default 50), cursor a string, status an enum", () => {
     const lists = operations.filter(([, , op]) => op.parameters?.some((p) => p.in === "query" && p.name === "limit"));
     expect(lists.map(([m, p]) => `${m} ${p}`).sort()).toEqual(
-      ["GET /v1/events", "GET /v1/inbound", "GET /v1/resources", "GET /v1/webhooks", "GET /v1/webhooks/{id}/deliveries"],
+      ["GET /v1/deliveries", "GET /v1/events", "GET /v1/inbound", "GET /v1/resources", "GET /v1/webhooks", "GET /v1/webhooks/{id}/deliveries"],
     );
     for (const [, , op] of lists) {
       const param = (name: string) => op.parameters!.find((p) => p.in === "query" && p.name === name)!;

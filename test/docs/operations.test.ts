@@ -19,6 +19,8 @@ const DOC = "operations.md";
 const SRC = join(import.meta.dir, "../../src");
 const snippets = docSnippets(DOC);
 const byRole = (role: string) => snippets.filter((s) => s.runnable && s.role === role);
+// The `ops by=<name>` blocks test/docs/operations-<name>.test.ts runs (alerts: the chat example; replay: the outage workflow).
+const OPS_RUN_ELSEWHERE = ["alerts", "replay"];
 
 // ---------------------------------------------------------------------------------------------------------
 // A real hookd with some traffic behind it, so every counter label the rules use has a series.
@@ -119,6 +121,10 @@ test("the guide has the runnable blocks this test exists for", () => {
   expect(byRole("ops").length).toBeGreaterThanOrEqual(1);
   expect(byRole("config").length).toBeGreaterThanOrEqual(1);
   const unknown = snippets.filter((s) => s.runnable && !["prometheus-rules", "ops", "config"].includes(s.role)).map(where);
+  // `ops by=<name>` blocks need a hookd of their own and are run by test/docs/operations-<name>.test.ts.
+  const elsewhere = byRole("ops").filter((s) => s.attrs.by !== undefined && !OPS_RUN_ELSEWHERE.includes(s.attrs.by)).map(where);
+  expect(elsewhere).toEqual([]);
+  for (const name of OPS_RUN_ELSEWHERE) expect(byRole("ops").some((s) => s.attrs.by === name), `an ops block with by=${name}`).toBe(true);
   expect(unknown).toEqual([]);
 });
 
@@ -418,7 +424,7 @@ describe("config blocks", () => {
 // ops blocks: an operator's shell commands against the real hookd above
 
 describe("ops blocks", () => {
-  test.each(byRole("ops").map((s) => [where(s), s] as const))("%s runs", async (_name, s: Snippet) => {
+  test.each(byRole("ops").filter((s) => s.attrs.by === undefined).map((s) => [where(s), s] as const))("%s runs", async (_name, s: Snippet) => {
     const cwd = mkdtempSync(join(work, "ops-"));
     const placeholders = Object.fromEntries(
       Object.entries({ "https://hookd.example.com": server.url, YOUR_API_KEY: server.key, "psft-payroll": SOURCE }).filter(([p]) => s.code.includes(p)),

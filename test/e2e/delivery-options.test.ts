@@ -177,9 +177,15 @@ describe("rate_limit", () => {
     await waitFor(() => r.requests.length >= 50, 20_000, "50 deliveries");
     const times = r.requests.map((q) => q.at).sort((a, b) => a - b);
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(9000);
-    // Never more than 5 within any second (measured at the receiver, 100 ms allowed for scheduling jitter).
-    for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(900);
-    const deliveries = (await server.api("GET", `/v1/webhooks/${w.id}/deliveries?limit=100`)).body.data;
+    // Never more than 5 within any second (hookd counts its claims; measured here at the receiver, with
+    // 200 ms allowed for scheduling jitter on a loaded machine — unpaced, all 50 arrive within ~50 ms).
+    for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(800);
+    // The last answers may still be being recorded when they have arrived.
+    let deliveries: any[] = [];
+    await waitFor(async () => {
+      deliveries = (await server.api("GET", `/v1/webhooks/${w.id}/deliveries?limit=100`)).body.data;
+      return deliveries.every((d) => d.status !== "pending");
+    }, 5000, "every attempt recorded");
     expect(deliveries).toHaveLength(50);
     for (const d of deliveries) {
       expect(d.status).toBe("delivered");

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { WINDOW_MS } from "../../src/storage/rate-window";
 import { SEC, complete, fail, type Fixture, ok } from "./harness";
 import { addEndpoint, claimNow, publishData } from "./options-contract";
 
@@ -28,8 +29,9 @@ export function rateLimitContract(f: Fixture): void {
         f.clock.advance(every);
       }
       expect(maxInAnyWindow(times)).toBe(5);
-      // Room frees exactly 1000 ms after a claim: claiming every 100 ms takes 5 at 0, 1000, …, 6000.
-      if (every === 100) expect(times.length).toBe(35);
+      // Room frees exactly WINDOW_MS (1 s + the start guard) after a claim: claiming every 100 ms takes
+      // 5 at 0, 1100, 2200, …, 5500 (the first step at or after each WINDOW_MS).
+      if (every === 100) expect(times.length).toBe(5 * Math.ceil(6 * SEC / (Math.ceil(WINDOW_MS / 100) * 100) + 1e-9));
       else expect(times.length).toBeGreaterThanOrEqual(25);
     });
 
@@ -41,12 +43,12 @@ export function rateLimitContract(f: Fixture): void {
       f.clock.advance(500);
       await publishN(10);
       expect(await step()).toBe(2);
-      expect(await f.s.deliveries.nextWakeAt(1000)).toBe(t0 + SEC);
-      f.clock.advance(499);
+      expect(await f.s.deliveries.nextWakeAt(1000)).toBe(t0 + WINDOW_MS);
+      f.clock.advance(WINDOW_MS - 501);
       expect(await step()).toBe(0);
       f.clock.advance(1);
       expect(await step()).toBe(3);
-      expect(await f.s.deliveries.nextWakeAt(1000)).toBe(t0 + 1500);
+      expect(await f.s.deliveries.nextWakeAt(1000)).toBe(t0 + 500 + WINDOW_MS);
       f.clock.advance(499);
       expect(await step()).toBe(0);
       f.clock.advance(1);
@@ -66,8 +68,8 @@ export function rateLimitContract(f: Fixture): void {
       // A failed attempt took its slot too: its retry due now waits for the window like the rest.
       await complete(f, claimed.map((d) => fail(f, d, 0)));
       expect(await claimNow(f)).toEqual([]);
-      expect(await f.s.deliveries.nextWakeAt(1000)).toBe(created + SEC);
-      f.clock.advance(SEC);
+      expect(await f.s.deliveries.nextWakeAt(1000)).toBe(created + WINDOW_MS);
+      f.clock.advance(WINDOW_MS);
       expect(await claimNow(f)).toHaveLength(2);
     });
 
@@ -77,7 +79,7 @@ export function rateLimitContract(f: Fixture): void {
       expect(await step({ total: 3 })).toBe(3);
       expect(await step({ owner: "node-b" })).toBe(2);
       expect(await step({ owner: "node-c" })).toBe(0);
-      f.clock.advance(SEC);
+      f.clock.advance(WINDOW_MS);
       expect(await step({ owner: "node-b" })).toBe(5);
     });
 
@@ -108,7 +110,7 @@ export function rateLimitContract(f: Fixture): void {
       expect(await f.s.deliveries.nextWakeAt(1000)).toBeLessThanOrEqual(f.clock.now());
       expect(await step()).toBe(3);
       expect(await step()).toBe(0);
-      f.clock.advance(SEC);
+      f.clock.advance(WINDOW_MS);
       expect(await step()).toBe(5);
     });
   });

@@ -148,7 +148,7 @@ export function outcomesContract(f: Fixture): void {
         return verdicts[seen.length - 1]!;
       }, f.clock.now());
       const now = f.clock.now();
-      expect(seen).toEqual([
+      expect(seen).toMatchObject([
         { status: "active", failure_count: 0, failing_since: null },
         { status: "active", failure_count: 1, failing_since: now },
         { status: "active", failure_count: 1, failing_since: now },

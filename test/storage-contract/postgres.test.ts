@@ -1,17 +1,20 @@
 import { afterAll, test } from "bun:test";
 import { SQL } from "bun";
 import { describeUrl, openPostgresStorage } from "../../src/storage/postgres/storage";
-import type { Storage } from "../../src/storage/types";
+import type { OperationalEvents, Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import { startPgCluster } from "../support/postgres";
+import { alertsContract, CONTRACT_ALERTS } from "./alerts";
 import { type BackendFactory, storageContract } from "./contract";
+import { deliverySearchContract, postgresExplain } from "./delivery-search";
 import { recordingRouter } from "./harness";
 import { optionsContract } from "./options-contract";
+import { statsContract } from "./stats";
 import { postgresNodesContract } from "./postgres-nodes";
 
 // A fixed start keeps time-derived values (rate windows, due times) the same on every run.
 const START = Date.UTC(2030, 0, 1, 12);
-const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues, delivery_lanes";
+const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues, delivery_lanes, alert_expiry_batches, alert_state";
 
 const cluster = await startPgCluster();
 
@@ -28,11 +31,12 @@ if (typeof cluster === "string") {
     await cluster.stop();
   });
 
-  const openFresh: BackendFactory = async () => {
+  // `alerts`: storage opened with SPEC §11's operational events (the alerts contract); others open without.
+  const openWith = (alerts?: OperationalEvents): BackendFactory => async () => {
     const clock = new FakeClock(START);
     if (migrated) await admin.unsafe(`TRUNCATE ${TABLES} CASCADE`);
     const { route, routed } = recordingRouter();
-    const open = () => openPostgresStorage(url, clock, { route, nodeId: "contract" });
+    const open = () => openPostgresStorage(url, clock, { route, alerts, nodeId: "contract" });
     let storage: Storage = await open();
     migrated = true;
     return {
@@ -52,8 +56,12 @@ if (typeof cluster === "string") {
       routed,
     };
   };
+  const openFresh = openWith();
   storageContract("postgres", openFresh);
+  alertsContract("postgres", openWith(CONTRACT_ALERTS));
+  deliverySearchContract("postgres", openFresh, postgresExplain(url));
   optionsContract("postgres", openFresh);
+  statsContract("postgres", openFresh);
 
   postgresNodesContract(cluster);
 }

@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStorage } from "../../src/storage/sqlite/storage";
-import type { Storage } from "../../src/storage/types";
+import type { OperationalEvents, Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
+import { alertsContract, CONTRACT_ALERTS } from "./alerts";
 import { type BackendFactory, storageContract } from "./contract";
+import { deliverySearchContract, sqliteExplain } from "./delivery-search";
 import { recordingRouter } from "./harness";
 import { optionsContract } from "./options-contract";
+import { statsContract } from "./stats";
 
 const root = mkdtempSync(join(tmpdir(), "hookd-contract-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -15,12 +18,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 // A fixed start keeps time-derived values (rate windows, due times) the same on every run.
 const START = Date.UTC(2030, 0, 1, 12);
 
-const openTemp: BackendFactory = async () => {
+// `alerts`: storage opened with SPEC §11's operational events (the alerts contract); others open without.
+const openWith = (alerts?: OperationalEvents): BackendFactory => async () => {
   const dir = mkdtempSync(join(root, "db-"));
   const path = join(dir, "hookd.db");
   const clock = new FakeClock(START);
   const { route, routed } = recordingRouter();
-  const open = () => openSqliteStorage(path, clock, { route });
+  const open = () => openSqliteStorage(path, clock, { route, alerts });
   let storage: Storage = open();
   return {
     get storage() {
@@ -41,5 +45,10 @@ const openTemp: BackendFactory = async () => {
   };
 };
 
+const openTemp = openWith();
+
 storageContract("sqlite", openTemp);
+alertsContract("sqlite", openWith(CONTRACT_ALERTS));
+deliverySearchContract("sqlite", openTemp, sqliteExplain);
 optionsContract("sqlite", openTemp);
+statsContract("sqlite", openTemp);

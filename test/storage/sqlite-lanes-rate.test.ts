@@ -3,7 +3,7 @@ import { createRouter } from "../../src/delivery/fanout";
 import { buildEvent } from "../../src/events/envelope";
 import { migrate } from "../../src/storage/sqlite/migrate";
 import { openDatabase } from "../../src/storage/sqlite/open";
-import { afterClaim, parseRuns, room } from "../../src/storage/rate-window";
+import { afterClaim, parseRuns, room, WINDOW_MS } from "../../src/storage/rate-window";
 import { openSqliteStorage } from "../../src/storage/sqlite/storage";
 import { type AttemptDecision, type ClaimedDelivery, ENDPOINT_OPTION_DEFAULTS, LANE_WAITING } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
@@ -12,7 +12,7 @@ describe("rate log", () => {
   test.each([
     ["nothing logged", null, 1000, []],
     ["keeps runs inside the window", "100:2,900:1", 1000, [{ at: 100, count: 2 }, { at: 900, count: 1 }]],
-    ["drops a run exactly 1000 ms old", "0:3,500:1", 1000, [{ at: 500, count: 1 }]],
+    ["drops a run exactly one window old", "0:3,500:1", WINDOW_MS, [{ at: 500, count: 1 }]],
     ["ignores junk", "x:1,10:0,600:2", 1000, [{ at: 600, count: 2 }]],
     ["sorts runs written by nodes whose clocks differ", "900:1,400:2", 1000, [{ at: 400, count: 2 }, { at: 900, count: 1 }]],
   ] as const)("parseRuns: %s", (_what, log, now, runs) => {
@@ -21,10 +21,10 @@ describe("rate log", () => {
 
   test.each([
     ["room left: not paced", [{ at: 0, count: 1 }], 2, 500, 5, { log: "0:1,500:2", pacedUntil: 0 }],
-    ["window full: paced until the oldest run leaves", [{ at: 0, count: 3 }], 2, 500, 5, { log: "0:3,500:2", pacedUntil: 1000 }],
-    ["over a lowered rate: paced until enough runs leave", [{ at: 0, count: 3 }, { at: 200, count: 3 }], 0, 500, 2, { log: "0:3,200:3", pacedUntil: 1200 }],
+    ["window full: paced until the oldest run leaves", [{ at: 0, count: 3 }], 2, 500, 5, { log: "0:3,500:2", pacedUntil: WINDOW_MS }],
+    ["over a lowered rate: paced until enough runs leave", [{ at: 0, count: 3 }, { at: 200, count: 3 }], 0, 500, 2, { log: "0:3,200:3", pacedUntil: 200 + WINDOW_MS }],
     ["nothing claimed, nothing logged", [], 0, 500, 5, { log: null, pacedUntil: 0 }],
-    ["a second round in the same millisecond merges into its run", [{ at: 500, count: 2 }], 3, 500, 5, { log: "500:5", pacedUntil: 1500 }],
+    ["a second round in the same millisecond merges into its run", [{ at: 500, count: 2 }], 3, 500, 5, { log: "500:5", pacedUntil: 500 + WINDOW_MS }],
   ] as const)("afterClaim: %s", (_what, runs, claimed, now, rate, expected) => {
     expect(afterClaim(runs, claimed, now, rate)).toEqual(expected);
   });

@@ -71,7 +71,8 @@ describe("migration 009 (endpoint options, FIFO lanes, rate limits)", () => {
     const clock = new FakeClock(NOW);
     const opened = openSqliteStorage(path, clock, { route: createRouter() });
     storage = opened;
-    expect(opened.migrationsApplied).toEqual([9, 10]);
+    // Later migrations follow; what matters here is that 9 (and what comes after it) ran on this database.
+    expect(opened.migrationsApplied.slice(0, 2)).toEqual([9, 10]);
 
     const active = await opened.webhooks.get(ID.wh_active);
     expect(active).toMatchObject({ ...ENDPOINT_OPTION_DEFAULTS, url: "https://hooks.example/a", description: "old", failure_count: 1 });

@@ -74,7 +74,7 @@ describe("migration 010 (routing: filter, transform, content_type, event source)
     const clock = new FakeClock(NOW);
     const opened = openSqliteStorage(path, clock, { route: createRouter() });
     storage = opened;
-    expect(opened.migrationsApplied).toEqual([10]);
+    expect(opened.migrationsApplied[0]).toBe(10);
 
     const none = { filter: null, transform: null, content_type: null };
     expect(await opened.webhooks.get(ID.wh_plain)).toMatchObject({

@@ -17,7 +17,7 @@ afterAll(async () => {
   rmSync(runDir, { recursive: true, force: true });
 });
 
-test("./hookd alone in an empty directory serves /ui, its script and stylesheet", async () => {
+test("./hookd alone in an empty directory serves /ui, its scripts, the chart library and stylesheets", async () => {
   const built = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/cli.ts", "--outfile", join(buildDir, "hookd")], {
     cwd: root,
     stdout: "pipe",
@@ -41,6 +41,9 @@ test("./hookd alone in an empty directory serves /ui, its script and stylesheet"
     ["/ui/endpoint-options.js", "text/javascript", "Delivery options"],
     ["/ui/endpoint-routing.js", "text/javascript", "Filter and transform"],
     ["/ui/style.css", "text/css", "--accent"],
+    ["/ui/charts.js", "text/javascript", "./uplot.js"],
+    ["/ui/uplot.js", "text/javascript", "uPlot"],
+    ["/ui/uplot.css", "text/css", ".uplot"],
   ] as const) {
     const res = await fetch(`${base}${path}`);
     expect(res.status).toBe(200);

@@ -125,7 +125,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     await shot("deliveries");
 
     // Its detail shows the attempt with the stored response as text, and the payload.
-    await page.locator("tr", { has: page.locator(".status-failed") }).getByRole("link").click();
+    await page.locator("tr", { has: page.locator(".status-failed") }).getByRole("link", { name: /^dlv_/ }).click();
     await page.getByRole("heading", { name: "Attempts" }).waitFor();
     await page.getByText("<b>receiver broken</b>").waitFor();
     expect(await page.locator("main b").count()).toBe(0);
@@ -188,6 +188,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     await page.getByRole("button", { name: /^Enable / }).click();
     await page.getByText(`Endpoint ${id} enabled.`).waitFor();
     await page.getByRole("button", { name: /^Rotate secret/ }).click();
+    await page.getByRole("button", { name: "Rotate", exact: true }).click();
     await page.getByRole("heading", { name: /rotated/ }).waitFor();
     const rotated = await page.locator("#secret-value").textContent();
     expect(rotated).toMatch(/^whsec_/);

@@ -4,6 +4,7 @@ import type {
 } from "../types";
 import type { BodyCache } from "../body-cache";
 import { type Db, one, rows, run } from "./client";
+import type { AlertRows } from "./alerts";
 import type { AfterCommit } from "./group-commit";
 import { laneRows } from "./lanes";
 import { queueRows } from "./queue";
@@ -15,6 +16,7 @@ interface EndpointRow {
   deleted_at: number | null;
   failure_count: number;
   failing_since: number | null;
+  failing_reported: number;
   secret: string;
   previous_secret: string | null;
   previous_secret_until: number | null;
@@ -48,7 +50,7 @@ const CLAIM = `UPDATE deliveries SET lease_until = $1, next_attempt_at = $1, lea
   WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= $4
                AND lease_until IS NULL ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
   RETURNING id, event_id, event_type, attempts, schedule_attempts, sequence`;
-const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until,
+const ENDPOINT = `SELECT url, status, deleted_at, failure_count, failing_since, failing_reported, secret, previous_secret, previous_secret_until,
     headers, timeout_ms, rate_limit, client_tls, oauth2, transform, content_type
   FROM webhooks WHERE id = $1`;
 const INSERT_ATTEMPT = "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -56,7 +58,7 @@ const FINISH_ATTEMPT = `UPDATE deliveries SET status = $1, attempts = attempts +
     next_attempt_at = $2, lease_until = NULL, lease_owner = NULL, last_status_code = $3, last_response = $4, last_error = $5,
     updated_at = $6, delivered_at = COALESCE($7, delivered_at)
   WHERE id = $8 AND lease_owner = $9
-  RETURNING lane`;
+  RETURNING lane, event_type`;
 const EXPIRE_UNFINISHED = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = 'endpoint_disabled', updated_at = $1
   WHERE webhook_id = $2 AND next_attempt_at IS NOT NULL AND lease_until IS NULL`;
 const EXPIRE_ORPHANS = `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = $1,
@@ -76,7 +78,7 @@ const RELEASE_ONE = "UPDATE deliveries SET lease_until = NULL, lease_owner = NUL
  * FOR UPDATE SKIP LOCKED and holds them to COMMIT, so one endpoint is claimed from by one node at a
  * time and its in_flight count, read under that lock, holds per_endpoint_concurrency across nodes.
  */
-export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void) {
+export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void, alerts: AlertRows) {
   let round = 0;
   // The per-endpoint limit the ready rows were last computed with; set only once that commits.
   let appliedLimit: number | null = null;
@@ -163,6 +165,8 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void)
     async complete(db: Db, after: AfterCommit, results: AttemptResult[], decide: DecideAttempt, now: number): Promise<CompleteOutcome> {
       const outcome: CompleteOutcome = { disabled: [], stale: [] };
       const states = new Map<string, EndpointState>();
+      // What operational events need of each endpoint besides its state (SPEC §11).
+      const known = new Map<string, { url: string; reported: boolean }>();
       const returned: { webhook_id: string }[] = [];
       const queue = queueRows(db);
       const lanes = laneRows(db);
@@ -170,11 +174,17 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void)
       const ordered = [...results].sort((a, b) => (a.webhookId < b.webhookId ? -1 : a.webhookId > b.webhookId ? 1 : 0));
       for (const r of ordered) {
         let state = states.get(r.webhookId);
-        if (!state) states.set(r.webhookId, (state = endpointState(await one<EndpointRow>(db, ENDPOINT, [r.webhookId]))));
+        if (!state) {
+          const row = await one<EndpointRow>(db, ENDPOINT, [r.webhookId]);
+          states.set(r.webhookId, (state = endpointState(row)));
+          known.set(r.webhookId, { url: row?.url ?? "", reported: row?.failing_reported === 1 });
+        }
+        const facts = known.get(r.webhookId)!;
+        const before = { ...state, failing_reported: facts.reported };
         const d = decide(r, state);
         const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
         const params = [status, nextAttemptAt, r.statusCode, r.response, error, now, deliveredAt, r.deliveryId, r.lease];
-        const finished = await one<{ lane: string | null }>(db, FINISH_ATTEMPT, params);
+        const finished = await one<{ lane: string | null; event_type: string }>(db, FINISH_ATTEMPT, params);
         if (!finished) {
           outcome.stale.push(r.deliveryId);
           continue;
@@ -199,11 +209,17 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void)
           state.failure_count++;
           state.failing_since ??= r.attemptedAt;
         }
+        facts.reported = await alerts.attempt(db, after, d, before, state, {
+          webhookId: r.webhookId, url: facts.url, deliveryId: r.deliveryId, eventType: finished.event_type,
+          attemptError: r.error, deliveryError: error, attemptedAt: r.attemptedAt,
+        }, now);
         if (d.disable && (await run(db, "UPDATE webhooks SET status = 'disabled', updated_at = $1 WHERE id = $2 AND status = 'active'", [now, r.webhookId])) > 0) {
-          await run(db, EXPIRE_UNFINISHED, [now, r.webhookId]);
+          // With it expire its unfinished deliveries, this one too if its answer (a 410) ended it.
+          const expired = (await run(db, EXPIRE_UNFINISHED, [now, r.webhookId])) + (status === "expired" ? 1 : 0);
           await queue.close(r.webhookId);
           state.status = "disabled";
           outcome.disabled.push({ webhookId: r.webhookId, reason: d.disable });
+          await alerts.disabled(db, after, r.webhookId, facts.url, d.disable, expired, now);
         }
       }
       await settle(db, returned);

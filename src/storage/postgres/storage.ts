@@ -1,10 +1,12 @@
 import { SQL } from "bun";
 import type { Clock } from "../../clock";
 import { BodyCache } from "../body-cache";
-import type { EventOrigin, RouteEvent, Storage, StorageFacts, Tx } from "../types";
+import type { EventOrigin, OperationalEvents, RouteEvent, Storage, StorageFacts, Tx } from "../types";
+import { alertRows } from "./alerts";
 import { type Db, one, run } from "./client";
 import { deliveryReads } from "./delivery-reads";
 import { deliveryQueue } from "./deliveries";
+import { deliverySearch } from "./delivery-search";
 import { guarded, toStorageError } from "./errors";
 import { eventReads, eventWrites } from "./events";
 import { type AfterCommit, GroupCommit } from "./group-commit";
@@ -15,12 +17,15 @@ import { migrate } from "./migrate";
 import { crossNodeNotices } from "./notify";
 import { requeue } from "./requeue";
 import { resourceReads, resourceWrites } from "./resources";
+import { postgresStats } from "./stats";
 import { webhookReads, webhookWrites } from "./webhooks";
 
 /** PostgresOptions: SQLite's StorageOptions that apply to a server database, plus this node's id. */
 export interface PostgresOptions {
   /** route picks the endpoints an event goes to (src/delivery/fanout.ts); without it events make no deliveries. */
   route?: RouteEvent;
+  /** alerts builds SPEC §11's operational events (src/alerts/); without it none are stored. */
+  alerts?: OperationalEvents;
   onBatch?: (size: number) => void;
   onEnqueued?: () => void;
   onEventStored?: (origin: EventOrigin) => void;
@@ -78,10 +83,13 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
     webhooksR.invalidate();
     notices.announce("endpoints");
   };
-  const webhooksW = webhookWrites(endpointsChanged);
   const eventsW = eventWrites(route, webhooksR.active, bodies, hooks);
-  const queue = deliveryQueue(bodies, endpointsChanged);
+  // Operational events are ordinary events, stored and fanned out in the transaction that causes them.
+  const alerts = alertRows(options.alerts ?? null, (db, after, e) => eventsW.insert(db, after, e));
+  const webhooksW = webhookWrites(endpointsChanged, alerts);
+  const queue = deliveryQueue(bodies, endpointsChanged, alerts);
   const resend = requeue(hooks.onEnqueued);
+  const search = deliverySearch(sql, hooks.onEnqueued);
   const inboundW = inboundWrites((db, after, e) => eventsW.insert(db, after, e));
   const resourcesW = resourceWrites(async (db, after, events) => {
     for (const e of events) await eventsW.insert(db, after, e);
@@ -137,6 +145,8 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
       releaseAbandoned: (owner, now) => write((db) => queue.releaseAbandoned(db, owner, now)),
       retry: (id, now) => write((db, after) => resend.retry(db, after, id, now)),
       recover: (id, since, now) => write((db, after) => resend.recover(db, after, id, since, now)),
+      ...guarded({ search: search.search, replayable: search.replayable }),
+      replay: (filter, from, limit, now) => write((db, after) => search.replay(db, after, filter, from, limit, now)),
     },
     inbound: {
       ...guarded(inboundReads(sql)),
@@ -150,6 +160,11 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
       releaseAbandoned: () => write((db) => idempotency.releaseAbandoned(db)),
     },
     maintenance: guarded(maintenance),
+    alerts: {
+      checkBacklog: (now) => write((db, after) => alerts.checkBacklog(db, after, now)),
+      flushExpiries: (now) => write((db, after) => alerts.flushExpiries(db, after, now)),
+    },
+    stats: guarded(postgresStats(sql)),
     tx: (fn) => write((db, after) => fn(txFor(db, after))),
     checkWritable: async () => {
       try {

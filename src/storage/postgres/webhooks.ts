@@ -1,5 +1,6 @@
 import { type ActiveEndpoint, ENDPOINT_OPTION_DEFAULTS, type Ordering, type PageQuery, type WebhookPatch, type WebhookRecord } from "../types";
 import { type Db, one, rows, run } from "./client";
+import type { AlertRows } from "./alerts";
 import type { AfterCommit } from "./group-commit";
 import { queueRows } from "./queue";
 
@@ -82,7 +83,7 @@ const EXPIRE_UNFINISHED = `UPDATE deliveries SET status = 'expired', next_attemp
   WHERE webhook_id = $3 AND next_attempt_at IS NOT NULL AND lease_until IS NULL`;
 
 /** webhookWrites changes endpoints inside a batch's transaction. */
-export function webhookWrites(invalidate: () => void) {
+export function webhookWrites(invalidate: () => void, alerts: AlertRows) {
   const live = async (db: Db, id: string, lock = false) => {
     const row = await one<WebhookRow>(db, `SELECT ${COLUMNS} FROM webhooks WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id]);
     return row && row.deleted_at === null ? fromRow(row) : null;
@@ -112,12 +113,14 @@ export function webhookWrites(invalidate: () => void) {
       const next = { ...current, ...definedOnly(patch), updated_at: now };
       const queue = queueRows(db);
       if (current.status === "active" && next.status === "disabled") {
-        await run(db, EXPIRE_UNFINISHED, ["endpoint_disabled", now, id]);
+        const expired = await run(db, EXPIRE_UNFINISHED, ["endpoint_disabled", now, id]);
         await queue.close(id);
+        await alerts.disabled(db, after, id, current.url, "api", expired, now);
       }
       if (current.status === "disabled" && next.status === "active") {
         next.failure_count = 0;
         next.failing_since = null;
+        await alerts.clearReported(db, id);
       }
       await run(
         db,
@@ -134,9 +137,11 @@ export function webhookWrites(invalidate: () => void) {
       return next;
     },
     async remove(db: Db, after: AfterCommit, id: string, now: number): Promise<boolean> {
-      if ((await run(db, "UPDATE webhooks SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL", [now, id])) === 0) return false;
-      await run(db, EXPIRE_UNFINISHED, ["endpoint_deleted", now, id]);
+      const deleted = await one<{ url: string }>(db, "UPDATE webhooks SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL RETURNING url", [now, id]);
+      if (!deleted) return false;
+      const expired = await run(db, EXPIRE_UNFINISHED, ["endpoint_deleted", now, id]);
       await queueRows(db).close(id);
+      await alerts.disabled(db, after, id, deleted.url, "deleted", expired, now);
       after(invalidate);
       return true;
     },

@@ -5,6 +5,7 @@ import type {
   AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef, RetryOutcome,
 } from "../types";
 import type { BodyCache } from "../body-cache";
+import type { AlertRows } from "./alerts";
 import type { AfterCommit } from "./group-commit";
 import type { LaneRows } from "./lanes";
 import type { QueueRows, ReadyRow } from "./queue";
@@ -16,6 +17,7 @@ interface EndpointRow {
   deleted_at: number | null;
   failure_count: number;
   failing_since: number | null;
+  failing_reported: number;
   secret: string;
   previous_secret: string | null;
   previous_secret_until: number | null;
@@ -50,6 +52,7 @@ function paceOf(ready: ReadyRow, rate: number | null, now: number): Pace {
  */
 export function deliveryQueue(
   db: Database, queue: QueueRows, lanes: LaneRows, bodies: BodyCache, onEndpointsChanged: () => void, onEnqueued: () => void,
+  alerts: AlertRows,
 ) {
   const lapsed = db.query<{ webhook_id: string }, [number]>(
     `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
@@ -67,7 +70,7 @@ export function deliveryQueue(
   );
   const eventBody = db.query<{ body: string; source: string | null }, [string]>("SELECT body, source FROM events WHERE id = ?");
   const endpoint = db.query<EndpointRow, [string]>(
-    `SELECT url, status, deleted_at, failure_count, failing_since, secret, previous_secret, previous_secret_until,
+    `SELECT url, status, deleted_at, failure_count, failing_since, failing_reported, secret, previous_secret, previous_secret_until,
        headers, timeout_ms, rate_limit, client_tls, oauth2, transform, content_type
      FROM webhooks WHERE id = ?`,
   );
@@ -75,13 +78,13 @@ export function deliveryQueue(
     "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const finishAttempt = db.query<
-    { lane: string | null },
+    { lane: string | null; event_type: string },
     [string, number | null, number | null, string, string | null, number, number | null, string, string]
   >(
     `UPDATE deliveries SET status = ?, attempts = attempts + 1, schedule_attempts = schedule_attempts + 1,
        next_attempt_at = ?, lease_until = NULL, lease_owner = NULL, last_status_code = ?, last_response = ?, last_error = ?,
        updated_at = ?, delivered_at = COALESCE(?, delivered_at)
-     WHERE id = ? AND lease_owner = ? RETURNING lane`,
+     WHERE id = ? AND lease_owner = ? RETURNING lane, event_type`,
   );
   const endpointSucceeded = db.query("UPDATE webhooks SET failure_count = 0, failing_since = NULL WHERE id = ?");
   const endpointFailed = db.query(
@@ -191,10 +194,18 @@ export function deliveryQueue(
       // Each endpoint is read once per batch and its state kept up to date here as decisions apply,
       // and its ready row is settled once: a batch costs per result one update and one insert.
       const states = new Map<string, EndpointState>();
+      // What operational events need of each endpoint besides its state (SPEC §11).
+      const known = new Map<string, { url: string; reported: boolean }>();
       const returned = new Map<string, number>();
       for (const r of results) {
         let state = states.get(r.webhookId);
-        if (!state) states.set(r.webhookId, (state = endpointState(endpoint.get(r.webhookId))));
+        if (!state) {
+          const row = endpoint.get(r.webhookId);
+          states.set(r.webhookId, (state = endpointState(row)));
+          known.set(r.webhookId, { url: row?.url ?? "", reported: row?.failing_reported === 1 });
+        }
+        const facts = known.get(r.webhookId)!;
+        const before = { ...state, failing_reported: facts.reported };
         const d = decide(r, state);
         const { status, nextAttemptAt, error, deliveredAt } = d.delivery;
         // Recording requires the lease this attempt was made under: a lapsed one may be someone else's now.
@@ -216,11 +227,17 @@ export function deliveryQueue(
           state.failure_count++;
           state.failing_since ??= r.attemptedAt;
         }
+        facts.reported = alerts.attempt(after, d, before, state, {
+          webhookId: r.webhookId, url: facts.url, deliveryId: r.deliveryId, eventType: finished.event_type,
+          attemptError: r.error, deliveryError: error, attemptedAt: r.attemptedAt,
+        }, now);
         if (d.disable && disableEndpoint.run(now, r.webhookId).changes > 0) {
-          expireUnfinished.run(now, r.webhookId);
+          // With it expire its unfinished deliveries, this one too if its answer (a 410) ended it.
+          const expired = expireUnfinished.run(now, r.webhookId).changes + (status === "expired" ? 1 : 0);
           queue.close(r.webhookId);
           state.status = "disabled";
           outcome.disabled.push({ webhookId: r.webhookId, reason: d.disable });
+          alerts.disabled(after, r.webhookId, facts.url, d.disable, expired, now);
         }
       }
       for (const [webhookId, n] of returned) queue.returned(webhookId, n);

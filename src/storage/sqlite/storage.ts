@@ -1,9 +1,11 @@
 import { statSync } from "node:fs";
 import type { Clock } from "../../clock";
-import type { EventOrigin, RouteEvent, Storage, Tx } from "../types";
+import type { EventOrigin, OperationalEvents, RouteEvent, Storage, Tx } from "../types";
 import { BodyCache } from "../body-cache";
+import { alertRows } from "./alerts";
 import { deliveryQueue } from "./deliveries";
 import { deliveryReads } from "./delivery-reads";
+import { deliverySearch } from "./delivery-search";
 import { guarded, toStorageError } from "./errors";
 import { eventReads, eventWrites } from "./events";
 import { type AfterCommit, GroupCommit } from "./group-commit";
@@ -15,6 +17,7 @@ import { migrate, requireCurrentSchema } from "./migrate";
 import { openDatabase, openReader } from "./open";
 import { queueRows } from "./queue";
 import { resourceReads, resourceWrites } from "./resources";
+import { sqliteStats } from "./stats";
 import { webhookReads, webhookWrites } from "./webhooks";
 
 // Longest the event loop may block on another process's write lock for a single statement.
@@ -24,6 +27,8 @@ const SYNC_BUSY_MS = 250;
 export interface StorageOptions {
   /** route picks the endpoints an event goes to (src/delivery/fanout.ts); without it events make no deliveries. */
   route?: RouteEvent;
+  /** alerts builds SPEC §11's operational events (src/alerts/); without it none are stored. */
+  alerts?: OperationalEvents;
   onBatch?: (size: number) => void;
   onEnqueued?: () => void;
   /** busyTimeoutMs: how long a write waits for another process's lock before it is an outage (503). */
@@ -79,10 +84,12 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
 
   const webhooksR = webhookReads(reader);
   const queueW = queueRows(writer);
-  const webhooksW = webhookWrites(writer, queueW, webhooksR.invalidate);
+  // Operational events are ordinary events, stored and fanned out in the transaction that causes them.
+  const alerts = alertRows(writer, options.alerts ?? null, (after, e) => void eventsW.insert(after, e));
+  const webhooksW = webhookWrites(writer, queueW, webhooksR.invalidate, alerts);
   const lanes = laneRows(writer);
   const eventsW = eventWrites(writer, queueW, lanes, route, webhooksR.active, bodies, hooks);
-  const queue = deliveryQueue(writer, queueW, lanes, bodies, webhooksR.invalidate, hooks.onEnqueued);
+  const queue = deliveryQueue(writer, queueW, lanes, bodies, webhooksR.invalidate, hooks.onEnqueued, alerts);
   const inboundW = inboundWrites(writer, (after, e) => eventsW.insert(after, e));
   const resourcesW = resourceWrites(writer, (after, events) => {
     for (const e of events) eventsW.insert(after, e);
@@ -114,6 +121,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
 
   const webhooksRead = guarded({ get: webhooksR.get, getAny: webhooksR.getAny, list: webhooksR.list, active: webhooksR.active });
   const deliveriesRead = guarded(deliveryReads(reader, queueRows(reader)));
+  const search = deliverySearch(reader, writer, queueW, lanes, hooks.onEnqueued);
   return {
     migrationsApplied,
     webhooks: {
@@ -141,6 +149,8 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
       releaseAbandoned: (_owner, now) => write(() => queue.releaseAbandoned(now)),
       retry: (id, now) => write((after) => queue.retry(after, id, now)),
       recover: (id, since, now) => write((after) => queue.recover(after, id, since, now)),
+      ...guarded({ search: search.search, replayable: search.replayable }),
+      replay: (filter, from, limit, now) => write((after) => search.replay(after, filter, from, limit, now)),
     },
     inbound: {
       ...guarded(inboundReads(reader)),
@@ -154,6 +164,11 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
       releaseAbandoned: () => write(() => idempotency.releaseAbandoned()),
     },
     maintenance: guarded(maintenance),
+    alerts: {
+      checkBacklog: (now) => write((after) => alerts.checkBacklog(after, now)),
+      flushExpiries: (now) => write((after) => alerts.flushExpiries(after, now)),
+    },
+    stats: guarded(sqliteStats(reader)),
     tx: (fn) => write((after) => fn(txFor(after))),
     checkWritable: async () => {
       try {

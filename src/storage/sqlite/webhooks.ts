@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { type ActiveEndpoint, ENDPOINT_OPTION_DEFAULTS, type EndpointOptions, type Ordering, type PageQuery, type WebhookPatch, type WebhookRecord } from "../types";
+import type { AlertRows } from "./alerts";
 import type { AfterCommit } from "./group-commit";
 import type { QueueRows } from "./queue";
 
@@ -61,7 +62,7 @@ export function webhookReads(db: Database) {
 }
 
 /** webhookWrites changes endpoints on the write connection, inside the caller's transaction. */
-export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => void) {
+export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => void, alerts: AlertRows) {
   const countLive = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM webhooks WHERE deleted_at IS NULL");
   const insert = db.query(
     `INSERT INTO webhooks (id, url, events, description, status, secret, failure_count, last_failure_at, failing_since, created_at, updated_at,
@@ -75,7 +76,9 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
        filter = ?, transform = ?, content_type = ?
      WHERE id = ?`,
   );
-  const markDeleted = db.query("UPDATE webhooks SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
+  const markDeleted = db.query<{ url: string }, [number, number, string]>(
+    "UPDATE webhooks SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL RETURNING url",
+  );
   // Leased deliveries are left to their worker, which expires them when it reports back.
   const expireUnfinished = db.query(
     `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, last_error = ?, updated_at = ?
@@ -105,14 +108,16 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
       if (!current) return null;
       const next: WebhookRecord = { ...ENDPOINT_OPTION_DEFAULTS, ...current, ...definedOnly(patch), updated_at: now };
       if (current.status === "active" && next.status === "disabled") {
-        expireUnfinished.run("endpoint_disabled", now, id);
+        const expired = expireUnfinished.run("endpoint_disabled", now, id).changes;
         queue.close(id);
+        alerts.disabled(after, id, current.url, "api", expired, now);
       }
       // Re-enabled by an operator: it starts with a clean record, or disable_after would strike again at the first failure.
       if (current.status === "disabled" && next.status === "active") {
         next.failure_count = 0;
         next.failing_since = null;
         queue.open(id);
+        alerts.clearReported(id);
       }
       updateRow.run(
         next.url, JSON.stringify(next.events), next.description, next.status, next.failure_count, next.failing_since, now,
@@ -124,9 +129,11 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
       return next;
     },
     remove(after: AfterCommit, id: string, now: number): boolean {
-      if (markDeleted.run(now, now, id).changes === 0) return false;
-      expireUnfinished.run("endpoint_deleted", now, id);
+      const deleted = markDeleted.get(now, now, id);
+      if (!deleted) return false;
+      const expired = expireUnfinished.run("endpoint_deleted", now, id).changes;
       queue.close(id);
+      alerts.disabled(after, id, deleted.url, "deleted", expired, now);
       after(invalidate);
       return true;
     },

@@ -1,6 +1,8 @@
 import { initial } from "./001-initial";
 import { endpointOptions } from "./002-endpoint-options";
 import { routing } from "./003-routing";
+import { alerts } from "./004-alerts";
+import { deliverySearch } from "./005-delivery-search";
 
 /** Migration is one schema step of the PostgreSQL backend (its own numbering, not SQLite's). */
 export interface Migration {
@@ -10,4 +12,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every PostgreSQL schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions, routing];
+export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions, routing, alerts, deliverySearch];

@@ -8,6 +8,8 @@ import { attemptsTimeIndex } from "./007-attempts-time-index";
 import { deliveryQueues } from "./008-delivery-queues";
 import { endpointOptions } from "./009-endpoint-options";
 import { routing } from "./010-routing";
+import { alerts } from "./011-alerts";
+import { deliverySearch } from "./012-delivery-search";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -19,5 +21,5 @@ export interface Migration {
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated, inboundEventIndex,
-  attemptsTimeIndex, deliveryQueues, endpointOptions, routing,
+  attemptsTimeIndex, deliveryQueues, endpointOptions, routing, alerts, deliverySearch,
 ];

@@ -1,0 +1,140 @@
+import type { Database } from "bun:sqlite";
+import { LANE_WAITING } from "../delivery-types";
+import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ReplayBatch, SearchPosition } from "../types";
+import type { AfterCommit } from "./group-commit";
+import type { LaneRows } from "./lanes";
+import type { QueueRows } from "./queue";
+import { mergeStep, newestFirst } from "../search-order";
+
+type Arg = string | number;
+
+const COLUMNS = `d.id, d.event_id, d.webhook_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.lease_until,
+  d.last_status_code, d.last_response, d.last_error, d.created_at, d.updated_at, d.delivered_at, d.lane, d.sequence`;
+
+interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
+  lease_until: number | null;
+}
+
+/** WalkRow is one delivery a replay step looks at; `ok` = unleased and its endpoint active. */
+interface WalkRow extends SearchPosition {
+  webhook_id: string;
+  lane: string | null;
+  ok: number | null;
+}
+
+/**
+ * indexFor names the index one status's range is read from (migration 012): the one that starts with
+ * the filter's equality columns. It is named in the statement (INDEXED BY), so the plan never falls
+ * back to a scan whatever the planner's statistics; an endpoint filter with a type filter reads the
+ * endpoint's range and checks the type on the way.
+ */
+export function indexFor(filter: DeliveryFilter): string {
+  if (filter.webhookId !== undefined) return "deliveries_search_webhook";
+  if (filter.eventType !== undefined) return "deliveries_search_type";
+  return "deliveries_status";
+}
+
+/**
+ * rangeOf builds one status's range: `desc` reads newest first from before `at`, else oldest first
+ * from after it. The plain created_at bound is what the index range uses; the row comparison settles ties.
+ */
+export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined) {
+  const where = ["d.status = ?"];
+  const args: Arg[] = [status];
+  const add = (sql: string, ...values: Arg[]) => {
+    where.push(sql);
+    args.push(...values);
+  };
+  if (filter.webhookId !== undefined) add("d.webhook_id = ?", filter.webhookId);
+  if (filter.eventType !== undefined) add("d.event_type = ?", filter.eventType);
+  if (filter.since !== undefined) add("d.created_at >= ?", filter.since);
+  if (filter.until !== undefined) add("d.created_at < ?", filter.until);
+  if (at !== undefined) {
+    if (desc) add("d.created_at <= ? AND (d.created_at, d.id) < (?, ?)", at.created_at, at.created_at, at.id);
+    else add("d.created_at >= ? AND (d.created_at, d.id) > (?, ?)", at.created_at, at.created_at, at.id);
+  }
+  const order = desc ? "DESC" : "ASC";
+  return {
+    from: `FROM deliveries AS d INDEXED BY ${indexFor(filter)}`,
+    where: `WHERE ${where.join(" AND ")} ORDER BY d.created_at ${order}, d.id ${order} LIMIT ?`,
+    args,
+  };
+}
+
+/** searchSql is the statement one status's page is read with (exported for the query-plan test and the bench). */
+export function searchSql(filter: DeliveryFilter, status: DeliveryStatus, before?: SearchPosition) {
+  const r = rangeOf(filter, status, true, before);
+  return { sql: `SELECT ${COLUMNS} ${r.from} ${r.where}`, args: r.args };
+}
+
+function walkSql(filter: DeliveryFilter, status: DeliveryStatus, from: SearchPosition | null) {
+  const r = rangeOf(filter, status, false, from ?? undefined);
+  return {
+    sql: `SELECT d.id, d.created_at, d.webhook_id, d.lane,
+            (d.lease_until IS NULL AND w.status = 'active' AND w.deleted_at IS NULL) AS ok
+          ${r.from} LEFT JOIN webhooks AS w ON w.id = d.webhook_id ${r.where}`,
+    args: r.args,
+  };
+}
+
+function fromRow(row: DeliveryRow): DeliveryRecord {
+  const { lease_until, ...rest } = row;
+  return { ...rest, leased: lease_until !== null };
+}
+
+/**
+ * deliverySearch lists deliveries across endpoints off the read connection and replays them in bounded
+ * steps on the write connection. A page reads at most limit rows per status, newest first, and merges
+ * them; a replay step walks at most `limit` per status oldest first, takes the first `limit` of them
+ * and sends the eligible ones again in the caller's transaction. Oldest first keeps FIFO lanes in
+ * order across steps: a lane's positions follow its deliveries' creation, so a step never brings back
+ * a position lower than one an earlier step made the head. Statements are prepared once per shape.
+ */
+export function deliverySearch(reader: Database, writer: Database, queue: QueueRows, lanes: LaneRows, onEnqueued: () => void) {
+  const restart = writer.query<never, [number, number, string]>(
+    `UPDATE deliveries SET status = 'pending', schedule_attempts = 0, next_attempt_at = ?, updated_at = ?
+     WHERE id = ? AND lease_until IS NULL AND status <> 'pending'`,
+  );
+  const walk = (db: Database, filter: DeliveryFilter, from: SearchPosition | null, limit: number) =>
+    mergeStep(
+      filter.statuses.map((status) => {
+        const { sql, args } = walkSql(filter, status, from);
+        return db.query<WalkRow, Arg[]>(sql).all(...args, limit);
+      }),
+      limit,
+    );
+
+  return {
+    search(filter: DeliveryFilter, { limit, before }: { limit: number; before?: SearchPosition }): DeliveryRecord[] {
+      const pages = filter.statuses.map((status) => {
+        const { sql, args } = searchSql(filter, status, before);
+        return reader.query<DeliveryRow, Arg[]>(sql).all(...args, limit);
+      });
+      return newestFirst(pages, limit).map(fromRow);
+    },
+
+    replayable(filter: DeliveryFilter, from: SearchPosition | null, limit: number): ReplayBatch {
+      const { taken, next } = walk(reader, filter, from, limit);
+      return { count: taken.filter((r) => r.ok).length, next };
+    },
+
+    /** replay runs on the writer inside the caller's transaction (one group-commit write). */
+    replay(after: AfterCommit, filter: DeliveryFilter, from: SearchPosition | null, limit: number, now: number): ReplayBatch {
+      const { taken, next } = walk(writer, filter, from, limit);
+      const endpoints = new Set<string>();
+      const laneKeys = new Map<string, { webhookId: string; lane: string }>();
+      let count = 0;
+      for (const row of taken) {
+        if (!row.ok) continue;
+        // As recover does: every lane delivery waits first, then each lane goes on from its lowest position.
+        count += restart.run(row.lane === null ? now : LANE_WAITING, now, row.id).changes;
+        endpoints.add(row.webhook_id);
+        if (row.lane !== null) laneKeys.set(`${row.webhook_id}\u0000${row.lane}`, { webhookId: row.webhook_id, lane: row.lane });
+      }
+      for (const { webhookId, lane } of laneKeys.values()) lanes.settle(webhookId, lane, now);
+      for (const webhookId of endpoints) queue.refresh(webhookId);
+      if (count > 0) after(onEnqueued);
+      return { count, next };
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * alerts keeps what SPEC §11's operational events must remember across restarts: whether an
+ * endpoint's failing streak was reported, each endpoint's expiry window (expiries waiting to be
+ * reported together when it ends), and the backlog check's state.
+ */
+export const alerts = {
+  version: 11,
+  name: "alerts",
+  sql: `
+ALTER TABLE webhooks ADD COLUMN failing_reported INTEGER NOT NULL DEFAULT 0;  -- 1 = hookd.endpoint.failing sent for this streak
+
+CREATE TABLE alert_expiry_batches (
+  webhook_id    TEXT PRIMARY KEY,
+  url           TEXT NOT NULL,
+  window_start  INTEGER NOT NULL,            -- the window's first expiry (reported at once)
+  count         INTEGER NOT NULL,            -- later expiries of the window, not reported yet
+  delivery_ids  TEXT NOT NULL,               -- JSON array, first 20
+  event_types   TEXT NOT NULL,               -- JSON array, distinct, first 20
+  last_error    TEXT
+);
+
+CREATE TABLE alert_state (
+  name         TEXT PRIMARY KEY,             -- 'backlog'
+  reported     INTEGER NOT NULL,             -- 1 = a backlog event is out and not yet cleared
+  reported_at  INTEGER                       -- when hookd.queue.backlog was last emitted
+);
+`,
+};
