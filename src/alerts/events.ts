@@ -16,11 +16,20 @@ export function disabledEvent(f: DisabledFacts, now: number): EventRecord {
   return operationalEvent("hookd.endpoint.disabled", { webhook_id: f.webhookId, url: cutToOrigin(f.url), reason: f.reason, expired: f.expired }, now);
 }
 
+/**
+ * withOriginsOnly cuts every URL inside an attempt's error to its origin: a "redirect not followed (301
+ * to https://chat.example/hooks/SECRET)" must not hand a chat webhook's secret path to every subscriber.
+ */
+export function withOriginsOnly<T extends string | null>(text: T): T {
+  if (text === null) return text;
+  return text.replace(/https?:\/\/[^\s)"']+/g, (url) => cutToOrigin(url) || "<url>") as T;
+}
+
 /** failingEvent is hookd.endpoint.failing. */
 export function failingEvent(f: FailingFacts, now: number): EventRecord {
   return operationalEvent(
     "hookd.endpoint.failing",
-    { webhook_id: f.webhookId, url: cutToOrigin(f.url), failure_count: f.failureCount, failing_since: isoTime(f.failingSince), last_error: f.lastError },
+    { webhook_id: f.webhookId, url: cutToOrigin(f.url), failure_count: f.failureCount, failing_since: isoTime(f.failingSince), last_error: withOriginsOnly(f.lastError) },
     now,
   );
 }
@@ -44,7 +53,7 @@ export function expiredEvent(webhookId: string, b: Omit<ExpiryBatch, "windowStar
       count: b.count,
       delivery_ids: b.deliveryIds.slice(0, EXPIRED_LIST_MAX),
       event_types: b.eventTypes.slice(0, EXPIRED_LIST_MAX),
-      last_error: b.lastError,
+      last_error: withOriginsOnly(b.lastError),
     },
     now,
   );

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { backlogEvent, disabledEvent, expiredEvent, failingEvent, recoveredEvent } from "../../src/alerts/events";
+import { backlogEvent, disabledEvent, expiredEvent, failingEvent, recoveredEvent, withOriginsOnly } from "../../src/alerts/events";
 import { addExpiry, attemptReport, BACKLOG_REPEAT_MS, decideBacklog, EXPIRY_WINDOW_MS, flushExpiry } from "../../src/alerts/rules";
 import { cutToOrigin } from "../../src/alerts/types";
 import type { AttemptDecision, EndpointState, ExpiryBatch, ExpiryFacts } from "../../src/storage/types";
@@ -112,5 +112,16 @@ describe("decideBacklog", () => {
     expect(again.event).toBeNull();
     expect(decideBacklog({ oldestPendingAt: null, pending: 0 }, again.state, T + 40_000, AGE).event).toBeNull();
     expect(decideBacklog({ oldestPendingAt: T, pending: 1 }, cleared.state, T + BACKLOG_REPEAT_MS, AGE).event?.type).toBe("hookd.queue.backlog");
+  });
+});
+
+describe("URLs inside an attempt's error", () => {
+  test.each([
+    ["redirect not followed (301 to https://chat.example/hooks/T0SECRET/B0SECRET)", "redirect not followed (301 to https://chat.example)"],
+    ["HTTP 500", "HTTP 500"],
+    ["connection refused (127.0.0.1:9)", "connection refused (127.0.0.1:9)"],
+    ["redirect not followed (302 to http://user:pw@host:8080/x?token=abc)", "redirect not followed (302 to http://host:8080)"],
+  ])("%s", (text, want) => {
+    expect(withOriginsOnly(text)).toBe(want);
   });
 });

@@ -175,7 +175,9 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
       for (const r of ordered) {
         let state = states.get(r.webhookId);
         if (!state) {
-          const row = await one<EndpointRow>(db, ENDPOINT, [r.webhookId]);
+          // Locked as it is read: two nodes recording results of one endpoint must not both decide from
+          // the same failure_count (a hookd.endpoint.failing or .recovered reported twice).
+          const row = await one<EndpointRow>(db, `${ENDPOINT} FOR UPDATE`, [r.webhookId]);
           states.set(r.webhookId, (state = endpointState(row)));
           known.set(r.webhookId, { url: row?.url ?? "", reported: row?.failing_reported === 1 });
         }
