@@ -209,7 +209,11 @@ describe("transforms shape the body", () => {
     expect(attempt.duration_ms).toBeGreaterThanOrEqual(80);
     expect(attempt.duration_ms).toBeLessThan(600);
     expect(health.length).toBeGreaterThan(3);
-    expect(Math.max(...health)).toBeLessThan(20);
+    // Within 20 ms at the 90th percentile (this test process also runs the server and its GC); a loop
+    // blocked by the transform would show the ~100 ms run itself, which the maximum rules out.
+    health.sort((a, b) => a - b);
+    expect(health[Math.floor(health.length * 0.9)]!).toBeLessThan(20);
+    expect(health.at(-1)!).toBeLessThan(60);
     expect(r.requests.filter((q) => q.path === "/runaway")).toHaveLength(0);
     await server.api("DELETE", `/v1/webhooks/${w.id}`);
   });

@@ -55,16 +55,20 @@ describe("createTransformPool", () => {
   });
 
   test("the main event loop keeps turning while a worker is stuck", async () => {
-    let worst = 0;
+    const gaps: number[] = [];
     let last = performance.now();
     const ticker = setInterval(() => {
       const now = performance.now();
-      worst = Math.max(worst, now - last);
+      gaps.push(now - last);
       last = now;
     }, 1);
     await pool.run('$match($pad("", 32, "a") & "b", /^(a+)+$/)', {});
     clearInterval(ticker);
-    expect(worst).toBeLessThan(20);
+    // The worker spins ~100 ms; the main loop keeps ticking: 90 % of gaps well under 20 ms, none near 100.
+    gaps.sort((a, b) => a - b);
+    expect(gaps.length).toBeGreaterThan(10);
+    expect(gaps[Math.floor(gaps.length * 0.9)]!).toBeLessThan(20);
+    expect(gaps.at(-1)!).toBeLessThan(60);
   });
 
   test("a runaway $pad ends within ~100 ms: stopped, or refused in the worker as over max_body", async () => {
