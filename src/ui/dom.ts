@@ -48,9 +48,9 @@ export function table(headers: string[], rows: Child[][], caption?: string, cls?
 }
 
 /** field is a labelled form control. */
-export function field(id: string, label: string, input: HTMLElement): HTMLElement {
+export function field(id: string, label: string, input: HTMLElement, hint = ""): HTMLElement {
   input.id = id;
-  return el("div", { class: "field" }, el("label", { for: id }, label), input);
+  return el("div", { class: "field" }, el("label", { for: id }, label), input, hint === "" ? null : el("span", { class: "muted" }, hint));
 }
 
 /** ViewDeps is what a view module borrows from app.js. */

@@ -2,6 +2,7 @@
 // from /ui/endpoint-options.js and imported by app.js. Values reach the page through textContent and
 // input values only; sensitive header values arrive as "********" and are sent back as such, which
 // keeps the stored value.
+import { el, field } from "./dom.js";
 
 type Json = any;
 
@@ -13,19 +14,8 @@ export interface OptionsEditor {
   body(): Record<string, unknown>;
 }
 
-function make<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
-function labelled(id: string, label: string, input: HTMLElement, hint = ""): HTMLElement {
-  input.id = id;
-  const box = make("div", { class: "field" }, make("label", { for: id }, label), input);
-  if (hint !== "") box.append(make("span", { class: "muted" }, hint));
-  return box;
-}
+const make = el;
+const labelled = field;
 
 /** headersText shows headers one "Name: value" per line, the way the textarea takes them. */
 export function headersText(headers: Record<string, string> | null): string {

@@ -1,6 +1,7 @@
 // The dashboard's filter and transform editors for one endpoint (SPEC §10), with a preview against a
 // recent event. A browser module served from /ui/endpoint-routing.js and imported by app.js. Values
 // reach the page through textContent and input values only.
+import { el, field } from "./dom.js";
 
 type Json = any;
 
@@ -16,19 +17,8 @@ export interface RoutingDeps {
   deliveries: readonly Json[];
 }
 
-function make<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
-function labelled(id: string, label: string, input: HTMLElement, hint = ""): HTMLElement {
-  input.id = id;
-  const box = make("div", { class: "field" }, make("label", { for: id }, label), input);
-  if (hint !== "") box.append(make("span", { class: "muted" }, hint));
-  return box;
-}
+const make = el;
+const labelled = field;
 
 /** filterText shows a filter as indented JSON for the textarea; unset is empty. */
 export function filterText(filter: unknown): string {
