@@ -96,3 +96,32 @@ export interface AlertStore {
   /** flushExpiries stores one hookd.deliveries.expired per endpoint whose expiry window ended with expiries waiting; resolves with how many. */
   flushExpiries(now: number): Promise<number>;
 }
+
+/** ExpiryBatchRow is an `alert_expiry_batches` row as both backends store it. */
+export interface ExpiryBatchRow {
+  webhook_id: string;
+  url: string;
+  window_start: number;
+  count: number;
+  delivery_ids: string;
+  event_types: string;
+  last_error: string | null;
+}
+
+/** expiryBatchOf reads an `alert_expiry_batches` row. */
+export const expiryBatchOf = (r: ExpiryBatchRow): ExpiryBatch => ({
+  url: r.url, windowStart: r.window_start, count: r.count, deliveryIds: JSON.parse(r.delivery_ids) as string[],
+  eventTypes: JSON.parse(r.event_types) as string[], lastError: r.last_error,
+});
+
+/** AttemptFacts: what an attempt's alerts are built from besides its decision. */
+export interface AttemptFacts {
+  webhookId: string;
+  url: string;
+  deliveryId: string;
+  eventType: string;
+  /** attemptError: the attempt's own error (hookd.endpoint.failing's last_error); deliveryError: the delivery's. */
+  attemptError: string | null;
+  deliveryError: string | null;
+  attemptedAt: number;
+}

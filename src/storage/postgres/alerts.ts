@@ -2,37 +2,16 @@ import type {
   AttemptDecision, DisableReason, EndpointState, EventRecord, ExpiryBatch, ExpiryFacts, OperationalEvents,
 } from "../types";
 import { type Db, one, rows, run } from "./client";
+import { type AttemptFacts, type ExpiryBatchRow, expiryBatchOf } from "../alert-types";
 import type { AfterCommit } from "./group-commit";
+export type { AttemptFacts };
 
-interface BatchRow {
-  webhook_id: string;
-  url: string;
-  window_start: number;
-  count: number;
-  delivery_ids: string;
-  event_types: string;
-  last_error: string | null;
-}
 
 /** Emit stores an event (and its fan-out) in the caller's transaction. */
 export type Emit = (db: Db, after: AfterCommit, event: EventRecord) => Promise<unknown>;
 
-/** AttemptFacts: what an attempt's alerts are built from besides its decision. */
-export interface AttemptFacts {
-  webhookId: string;
-  url: string;
-  deliveryId: string;
-  eventType: string;
-  /** attemptError: the attempt's own error (hookd.endpoint.failing's last_error); deliveryError: the delivery's. */
-  attemptError: string | null;
-  deliveryError: string | null;
-  attemptedAt: number;
-}
-
-const fromRow = (r: BatchRow): ExpiryBatch => ({
-  url: r.url, windowStart: r.window_start, count: r.count, deliveryIds: JSON.parse(r.delivery_ids) as string[],
-  eventTypes: JSON.parse(r.event_types) as string[], lastError: r.last_error,
-});
+const fromRow = expiryBatchOf;
+type BatchRow = ExpiryBatchRow;
 
 const PUT_BATCH = `INSERT INTO alert_expiry_batches (webhook_id, url, window_start, count, delivery_ids, event_types, last_error)
   VALUES ($1, $2, $3, $4, $5, $6, $7)

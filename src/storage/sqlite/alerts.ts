@@ -2,37 +2,16 @@ import type { Database } from "bun:sqlite";
 import type {
   AttemptDecision, DisableReason, EndpointState, EventRecord, ExpiryBatch, ExpiryFacts, OperationalEvents,
 } from "../types";
+import { type AttemptFacts, type ExpiryBatchRow, expiryBatchOf } from "../alert-types";
 import type { AfterCommit } from "./group-commit";
+export type { AttemptFacts };
 
-interface BatchRow {
-  webhook_id: string;
-  url: string;
-  window_start: number;
-  count: number;
-  delivery_ids: string;
-  event_types: string;
-  last_error: string | null;
-}
 
 /** Emit stores an event (and its fan-out) in the caller's transaction. */
 export type Emit = (after: AfterCommit, event: EventRecord) => void;
 
-/** AttemptFacts: what an attempt's alerts are built from besides its decision. */
-export interface AttemptFacts {
-  webhookId: string;
-  url: string;
-  deliveryId: string;
-  eventType: string;
-  /** attemptError: the attempt's own error (hookd.endpoint.failing's last_error); deliveryError: the delivery's. */
-  attemptError: string | null;
-  deliveryError: string | null;
-  attemptedAt: number;
-}
-
-const fromRow = (r: BatchRow): ExpiryBatch => ({
-  url: r.url, windowStart: r.window_start, count: r.count, deliveryIds: JSON.parse(r.delivery_ids) as string[],
-  eventTypes: JSON.parse(r.event_types) as string[], lastError: r.last_error,
-});
+const fromRow = expiryBatchOf;
+type BatchRow = ExpiryBatchRow;
 
 /**
  * alertRows stores SPEC §11's operational events inside the transaction of the change that causes
