@@ -3,6 +3,7 @@ import type {
   AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, EndpointState, LeaseRef,
 } from "../types";
 import type { BodyCache } from "../body-cache";
+import { type EndpointRow, endpointFields, endpointState } from "../claim-endpoint";
 import { type Db, one, rows, run } from "./client";
 import type { AlertRows } from "./alerts";
 import type { AfterCommit } from "./group-commit";
@@ -10,24 +11,6 @@ import { laneRows } from "./lanes";
 import { queueRows } from "./queue";
 import { formatRuns, pacedUntil, parseRuns, record, room } from "../rate-window";
 
-interface EndpointRow {
-  url: string;
-  status: string;
-  deleted_at: number | null;
-  failure_count: number;
-  failing_since: number | null;
-  failing_reported: number;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_until: number | null;
-  headers: string | null;
-  timeout_ms: number | null;
-  rate_limit: number | null;
-  client_tls: string | null;
-  oauth2: string | null;
-  transform: string | null;
-  content_type: string | null;
-}
 
 interface TakenRow {
   id: string;
@@ -85,11 +68,6 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
   // Tokens carry this open's random run id: round numbers start again at every open.
   const runId = crypto.randomUUID().slice(0, 8);
 
-  const endpointState = (row: EndpointRow | null): EndpointState => ({
-    status: !row || row.deleted_at !== null ? "deleted" : row.status === "active" ? "active" : "disabled",
-    failure_count: row?.failure_count ?? 0,
-    failing_since: row?.failing_since ?? null,
-  });
   // Ready rows are updated in endpoint id order, the order every multi-row change takes, so two nodes
   // settling the same endpoints cannot deadlock.
   const settle = async (db: Db, returnedRows: { webhook_id: string }[]) => {
@@ -136,14 +114,10 @@ export function deliveryQueue(bodies: BodyCache, onEndpointsChanged: () => void,
           const runs = record(window, now, taken.length);
           await queue.took(ready.webhook_id, taken.length, now, perEndpoint, pacedUntil(runs, w.rate_limit!), formatRuns(runs));
         }
-        const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
-        const headers = w.headers === null ? null : (JSON.parse(w.headers) as Record<string, string>);
+        const fields = endpointFields(w, now);
         for (const row of taken) {
           const cached = bodies.get(row.event_id);
-          claimed.push({
-            ...row, webhook_id: ready.webhook_id, url: w.url, secrets, body: cached?.body ?? "", source: cached?.source ?? null, lease,
-            headers, timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2, transform: w.transform, content_type: w.content_type,
-          });
+          claimed.push({ ...row, ...fields, webhook_id: ready.webhook_id, body: cached?.body ?? "", source: cached?.source ?? null, lease });
         }
       }
       // Events stored by another node are not in this one's cache: their bodies (and sources) come in one query.

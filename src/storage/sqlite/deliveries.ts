@@ -5,30 +5,13 @@ import type {
   AttemptResult, ClaimedDelivery, ClaimRequest, CompleteOutcome, DecideAttempt, DeliveryStatus, EndpointState, LeaseRef, RetryOutcome,
 } from "../types";
 import type { BodyCache } from "../body-cache";
+import { type EndpointRow, endpointFields, endpointState } from "../claim-endpoint";
 import type { AlertRows } from "./alerts";
 import type { AfterCommit } from "./group-commit";
 import type { LaneRows } from "./lanes";
 import type { QueueRows, ReadyRow } from "./queue";
 import { afterClaim, parseRuns, room } from "../rate-window";
 
-interface EndpointRow {
-  url: string;
-  status: string;
-  deleted_at: number | null;
-  failure_count: number;
-  failing_since: number | null;
-  failing_reported: number;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_until: number | null;
-  headers: string | null;
-  timeout_ms: number | null;
-  rate_limit: number | null;
-  client_tls: string | null;
-  oauth2: string | null;
-  transform: string | null;
-  content_type: string | null;
-}
 
 /** Pace is what a claim may take from a rate-limited endpoint now, and how to record what it took. */
 interface Pace {
@@ -137,11 +120,6 @@ export function deliveryQueue(
   // result reported under that old token would be recorded against the new claim (contract suite).
   const run = crypto.randomUUID().slice(0, 8);
 
-  const endpointState = (row: EndpointRow | null): EndpointState => ({
-    status: !row || row.deleted_at !== null ? "deleted" : row.status === "active" ? "active" : "disabled",
-    failure_count: row?.failure_count ?? 0,
-    failing_since: row?.failing_since ?? null,
-  });
 
   return {
     claim(after: AfterCommit, { now, total, perEndpoint, leaseMs, owner }: ClaimRequest): ClaimedDelivery[] {
@@ -176,14 +154,10 @@ export function deliveryQueue(
         const rows = pace.room > 0 ? claim.all(leaseUntil, lease, ready.webhook_id, now, Math.min(limit, pace.room)) : [];
         const { pacedUntil, log } = pace.record(rows.length);
         queue.took(ready.webhook_id, rows.length, now, perEndpoint, pacedUntil, log);
-        const secrets = w.previous_secret && (w.previous_secret_until ?? 0) > now ? [w.secret, w.previous_secret] : [w.secret];
-        const options = {
-          headers: w.headers === null ? null : (JSON.parse(w.headers) as Record<string, string>),
-          timeout_ms: w.timeout_ms, client_tls: w.client_tls, oauth2: w.oauth2, transform: w.transform, content_type: w.content_type,
-        };
+        const fields = endpointFields(w, now);
         for (const row of rows) {
           const { body, source } = bodies.get(row.event_id) ?? eventBody.get(row.event_id) ?? { body: "", source: null };
-          claimed.push({ ...row, ...options, webhook_id: ready.webhook_id, url: w.url, secrets, body, source, lease });
+          claimed.push({ ...row, ...fields, webhook_id: ready.webhook_id, body, source, lease });
         }
       }
       return claimed;
