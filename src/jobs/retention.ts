@@ -14,6 +14,7 @@ export function retentionCutoffs(config: Config, now: number): PruneCutoffs {
     eventsBefore: now - config.retention.events,
     inboundBefore: now - config.retention.inbound,
     rateWindowsBefore: now - longestWindow,
+    auditBefore: now - config.retention.audit,
   };
 }
 
@@ -29,16 +30,37 @@ export async function runRetention(storage: Storage, config: Config, clock: Cloc
 export interface RetentionJob {
   stop(): void;
   nextRun(): Date | null;
+  /** reschedule moves the job to the current config's cleanup_cron when it differs (a reload); true if it moved. */
+  reschedule(): boolean;
 }
 
-/** scheduleRetention starts the cron job; errors are logged, never thrown into the server. */
-export function scheduleRetention(storage: Storage, config: Config, clock: Clock, log: Logger): RetentionJob {
-  const job = new Cron(config.retention.cleanup_cron, { protect: true }, async () => {
-    try {
-      await runRetention(storage, config, clock, log);
-    } catch (error) {
-      log.error("retention failed; it runs again at the next scheduled time", { error });
-    }
-  });
-  return { stop: () => job.stop(), nextRun: () => job.nextRun() };
+/**
+ * scheduleRetention starts the cron job; errors are logged, never thrown into the server. `config` is
+ * read when the job runs, so reloaded retention periods apply at the next run.
+ */
+export function scheduleRetention(storage: Storage, config: () => Config, clock: Clock, log: Logger): RetentionJob {
+  const start = (pattern: string) =>
+    new Cron(pattern, { protect: true }, async () => {
+      try {
+        await runRetention(storage, config(), clock, log);
+      } catch (error) {
+        log.error("retention failed; it runs again at the next scheduled time", { error });
+      }
+    });
+  let pattern = config().retention.cleanup_cron;
+  let job = start(pattern);
+  return {
+    stop: () => job.stop(),
+    nextRun: () => job.nextRun(),
+    reschedule() {
+      const next = config().retention.cleanup_cron;
+      if (next === pattern) return false;
+      // The pattern was checked when the config loaded; a run under way finishes on its own.
+      const replacement = start(next);
+      job.stop();
+      job = replacement;
+      pattern = next;
+      return true;
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { AlertStore } from "./alert-types";
+import type { AuditStore, AuditWrites } from "./audit-types";
 import type { DeliveryStore, DeliveryWrites } from "./delivery-types";
 import type { InboundStore } from "./inbound-types";
 import type { StatsStore } from "./stats-types";
@@ -256,6 +257,8 @@ export interface PruneCutoffs {
   eventsBefore: number;
   inboundBefore: number;
   rateWindowsBefore: number;
+  /** auditBefore: audit entries older than this go (`[retention] audit`). */
+  auditBefore: number;
 }
 
 /** PruneCounts says how many rows of each kind retention removed. */
@@ -265,6 +268,7 @@ export interface PruneCounts {
   inbound: number;
   idempotencyKeys: number;
   rateWindows: number;
+  audit: number;
 }
 
 /** MaintenanceStore is retention and backup. */
@@ -282,6 +286,7 @@ export interface Tx {
   readonly resources: ResourceWrites;
   readonly deliveries: DeliveryWrites;
   readonly idempotency: IdempotencyWrites;
+  readonly audit: AuditWrites;
 }
 
 /** StorageFacts describe the backend for the startup report. */
@@ -294,6 +299,7 @@ export interface StorageFacts {
 }
 
 export * from "./alert-types";
+export * from "./audit-types";
 export * from "./delivery-types";
 export * from "./inbound-types";
 export * from "./stats-types";
@@ -311,6 +317,8 @@ export interface Storage {
   readonly alerts: AlertStore;
   /** stats answers the dashboard overview (GET /v1/stats). */
   readonly stats: StatsStore;
+  /** audit is the audit log (SPEC §14); entries are written through `tx.audit` with the change. */
+  readonly audit: AuditStore;
   /**
    * tx runs `fn` in one transaction and resolves with its result once committed; if `fn` throws,
    * nothing it wrote is kept and the error is rethrown. `fn` must await only `tx`'s methods (no

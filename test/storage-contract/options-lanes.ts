@@ -204,7 +204,7 @@ export function lanesContract(f: Fixture): void {
       await complete(f, [fail(f, second!, 20 * DAY)]);
       f.clock.advance(10 * DAY);
       const now = f.clock.now();
-      await f.s.maintenance.prune({ now, deliveriesBefore: now, eventsBefore: now, inboundBefore: now, rateWindowsBefore: now });
+      await f.s.maintenance.prune({ now, deliveriesBefore: now, eventsBefore: now, inboundBefore: now, rateWindowsBefore: now, auditBefore: now });
       expect(await f.s.deliveries.get(ids[0]!)).toBeNull();
       const [later] = await lane("x", 1);
       expect(await record(later!)).toMatchObject({ sequence: 4, next_attempt_at: LANE_WAITING });

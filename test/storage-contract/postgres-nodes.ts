@@ -221,7 +221,7 @@ export function postgresNodesContract(cluster: PgCluster): void {
       const nodes = [await node(url, "a"), await node(url, "b")];
       for (let i = 0; i < 30; i++) await nodes[0]!.events.insert(buildEvent("nobody.listens", "{}", "api", clock.now()));
       const now = clock.now() + DAY;
-      const cut = { now, deliveriesBefore: now, eventsBefore: now, inboundBefore: now, rateWindowsBefore: now };
+      const cut = { now, deliveriesBefore: now, eventsBefore: now, inboundBefore: now, rateWindowsBefore: now, auditBefore: now };
       const counts = await Promise.all(nodes.map((s) => s.maintenance.prune(cut, 5)));
       expect(counts[0]!.events + counts[1]!.events).toBe(30);
       expect(await nodes[0]!.events.list({ limit: 10 })).toEqual([]);

@@ -5,6 +5,7 @@ import type { OperationalEvents, Storage } from "../../src/storage/types";
 import { FakeClock } from "../support/fake-clock";
 import { startPgCluster } from "../support/postgres";
 import { alertsContract, CONTRACT_ALERTS } from "./alerts";
+import { auditContract, postgresAuditExplain } from "./audit";
 import { type BackendFactory, storageContract } from "./contract";
 import { deliverySearchContract, postgresExplain } from "./delivery-search";
 import { recordingRouter } from "./harness";
@@ -14,7 +15,7 @@ import { postgresNodesContract } from "./postgres-nodes";
 
 // A fixed start keeps time-derived values (rate windows, due times) the same on every run.
 const START = Date.UTC(2030, 0, 1, 12);
-const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues, delivery_lanes, alert_expiry_batches, alert_state";
+const TABLES = "webhooks, events, resources, idempotency_keys, deliveries, attempts, inbound, inbound_dedupe, rate_windows, delivery_queues, delivery_lanes, alert_expiry_batches, alert_state, audit_log";
 
 const cluster = await startPgCluster();
 
@@ -62,6 +63,7 @@ if (typeof cluster === "string") {
   deliverySearchContract("postgres", openFresh, postgresExplain(url));
   optionsContract("postgres", openFresh);
   statsContract("postgres", openFresh);
+  auditContract("postgres", openFresh, postgresAuditExplain(url));
 
   postgresNodesContract(cluster);
 }

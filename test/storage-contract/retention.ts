@@ -43,7 +43,7 @@ export function retentionContract(f: Fixture): void {
 
   const cutoffs = (): PruneCutoffs => {
     const now = f.clock.now();
-    return { now, deliveriesBefore: now - DAY, eventsBefore: now - DAY, inboundBefore: now - DAY, rateWindowsBefore: now - DAY };
+    return { now, deliveriesBefore: now - DAY, eventsBefore: now - DAY, inboundBefore: now - DAY, rateWindowsBefore: now - DAY, auditBefore: now - DAY };
   };
 
   describe("maintenance.prune", () => {
@@ -52,7 +52,7 @@ export function retentionContract(f: Fixture): void {
       async (_name, batch) => {
         const h = await history();
         const attempted = h.gone.deliveries.map((p) => p.deliveryIds[0]!);
-        expect(await f.s.maintenance.prune(cutoffs(), batch)).toEqual({ deliveries: 2, events: 4, inbound: 2, idempotencyKeys: 1, rateWindows: 1 });
+        expect(await f.s.maintenance.prune(cutoffs(), batch)).toEqual({ deliveries: 2, events: 4, inbound: 2, idempotencyKeys: 1, rateWindows: 1, audit: 0 });
         for (const id of h.gone.events) expect(await f.s.events.get(id)).toBeNull();
         for (const id of attempted) {
           expect(await f.s.deliveries.get(id)).toBeNull();
@@ -83,7 +83,7 @@ export function retentionContract(f: Fixture): void {
       await history();
       await f.s.maintenance.prune(cutoffs());
       f.clock.advance(SEC);
-      expect(await f.s.maintenance.prune(cutoffs())).toEqual({ deliveries: 0, events: 0, inbound: 0, idempotencyKeys: 0, rateWindows: 0 });
+      expect(await f.s.maintenance.prune(cutoffs())).toEqual({ deliveries: 0, events: 0, inbound: 0, idempotencyKeys: 0, rateWindows: 0, audit: 0 });
     });
   });
 }

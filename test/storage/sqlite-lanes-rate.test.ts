@@ -76,7 +76,7 @@ describe("lane retention", () => {
       return due;
     };
     const prune = () =>
-      s.maintenance.prune({ now: clock.now(), deliveriesBefore: clock.now() - 1, eventsBefore: 0, inboundBefore: 0, rateWindowsBefore: 0 });
+      s.maintenance.prune({ now: clock.now(), deliveriesBefore: clock.now() - 1, eventsBefore: 0, inboundBefore: 0, rateWindowsBefore: 0, auditBefore: 0 });
 
     await publish();
     expect((await deliverDue()).map((d) => d.sequence)).toEqual([1]);

@@ -21,6 +21,7 @@ const EXPIRED_KEYS = `DELETE FROM idempotency_keys WHERE (scope, idem_key) IN (
   SELECT scope, idem_key FROM idempotency_keys WHERE expires_at < $1 LIMIT $2)`;
 const OLD_WINDOWS = `DELETE FROM rate_windows WHERE (source, window_start) IN (
   SELECT source, window_start FROM rate_windows WHERE window_start < $1 LIMIT $2)`;
+const OLD_AUDIT = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < $1 LIMIT $2)";
 
 /**
  * postgresMaintenance: retention in small batches, each its own short transaction (ingest on any node
@@ -31,7 +32,7 @@ const OLD_WINDOWS = `DELETE FROM rate_windows WHERE (source, window_start) IN (
 export function postgresMaintenance(pool: SQL) {
   return {
     async prune(c: PruneCutoffs, batch = 500): Promise<PruneCounts> {
-      const none = { deliveries: 0, events: 0, inbound: 0, idempotencyKeys: 0, rateWindows: 0 };
+      const none = { deliveries: 0, events: 0, inbound: 0, idempotencyKeys: 0, rateWindows: 0, audit: 0 };
       const conn = await pool.reserve();
       try {
         const [lock] = (await conn.unsafe("SELECT pg_try_advisory_lock($1) AS got", [RETENTION_LOCK])) as { got: boolean }[];
@@ -54,7 +55,8 @@ export function postgresMaintenance(pool: SQL) {
           await drain(OLD_DEDUPE, c.inboundBefore);
           const idempotencyKeys = await drain(EXPIRED_KEYS, c.now);
           const rateWindows = await drain(OLD_WINDOWS, c.rateWindowsBefore);
-          return { deliveries, events, inbound, idempotencyKeys, rateWindows };
+          const audit = await drain(OLD_AUDIT, c.auditBefore);
+          return { deliveries, events, inbound, idempotencyKeys, rateWindows, audit };
         } finally {
           await conn.unsafe("SELECT pg_advisory_unlock($1)", [RETENTION_LOCK]);
         }

@@ -3,6 +3,7 @@ import type { Clock } from "../../clock";
 import { BodyCache } from "../body-cache";
 import type { EventOrigin, OperationalEvents, RouteEvent, Storage, StorageFacts, Tx } from "../types";
 import { alertRows } from "./alerts";
+import { auditReads, auditWrites } from "./audit";
 import { type Db, one, run } from "./client";
 import { deliveryReads } from "./delivery-reads";
 import { deliveryQueue } from "./deliveries";
@@ -95,6 +96,7 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
     for (const e of events) await eventsW.insert(db, after, e);
   });
   const idempotency = idempotencyWrites();
+  const audit = auditWrites();
   const maintenance = postgresMaintenance(sql);
 
   // The writes a Tx offers, bound to one batch's transaction and after-commit list.
@@ -116,6 +118,7 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
       recover: (id, since, now) => resend.recover(db, after, id, since, now),
     },
     idempotency: { complete: (scope, key, status, body, type) => idempotency.complete(db, scope, key, status, body, type) },
+    audit: { record: (entry) => audit.record(db, entry) },
   });
 
   return {
@@ -165,6 +168,10 @@ export async function openPostgresStorage(url: string, clock: Clock, options: Po
       flushExpiries: (now) => write((db, after) => alerts.flushExpiries(db, after, now)),
     },
     stats: guarded(postgresStats(sql)),
+    audit: {
+      ...guarded(auditReads(sql)),
+      record: (entry) => write((db) => audit.record(db, entry)),
+    },
     tx: (fn) => write((db, after) => fn(txFor(db, after))),
     checkWritable: async () => {
       try {

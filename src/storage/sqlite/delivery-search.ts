@@ -22,15 +22,25 @@ interface WalkRow extends SearchPosition {
   ok: number | null;
 }
 
+// The partial indexes' condition (migration 014), word for word: INDEXED BY a partial index is an error
+// unless the query's WHERE has this very term (SQLite does not reason that `status = 'failed'` implies it).
+const UNDELIVERED = "d.status IN ('failed', 'expired')";
+
+/** isUndelivered: the statuses migration 014's partial indexes hold. */
+const isUndelivered = (status: DeliveryStatus) => status === "failed" || status === "expired";
+
 /**
- * indexFor names the index one status's range is read from (migration 012): the one that starts with
- * the filter's equality columns. It is named in the statement (INDEXED BY), so the plan never falls
- * back to a scan whatever the planner's statistics; an endpoint filter with a type filter reads the
- * endpoint's range and checks the type on the way.
+ * indexFor names the index one status's range is read from. A failed or expired range filtered by
+ * endpoint or type reads the partial index that starts with that column (migration 014); any other
+ * range reads deliveries_status (status, created_at, id) and checks the endpoint and type on the way:
+ * still one range in order, no sort (migration 014 says why those statuses have no indexes of their
+ * own). The index is named in the statement (INDEXED BY), so the plan never falls back to a scan
+ * whatever the planner's statistics; endpoint and type together read the endpoint's range.
  */
-export function indexFor(filter: DeliveryFilter): string {
-  if (filter.webhookId !== undefined) return "deliveries_search_webhook";
-  if (filter.eventType !== undefined) return "deliveries_search_type";
+export function indexFor(filter: DeliveryFilter, status: DeliveryStatus): string {
+  if (!isUndelivered(status)) return "deliveries_status";
+  if (filter.webhookId !== undefined) return "deliveries_undelivered_webhook";
+  if (filter.eventType !== undefined) return "deliveries_undelivered_type";
   return "deliveries_status";
 }
 
@@ -39,7 +49,8 @@ export function indexFor(filter: DeliveryFilter): string {
  * from after it. The plain created_at bound is what the index range uses; the row comparison settles ties.
  */
 export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined) {
-  const where = ["d.status = ?"];
+  const index = indexFor(filter, status);
+  const where = index === "deliveries_status" ? ["d.status = ?"] : [UNDELIVERED, "d.status = ?"];
   const args: Arg[] = [status];
   const add = (sql: string, ...values: Arg[]) => {
     where.push(sql);
@@ -55,7 +66,7 @@ export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: bo
   }
   const order = desc ? "DESC" : "ASC";
   return {
-    from: `FROM deliveries AS d INDEXED BY ${indexFor(filter)}`,
+    from: `FROM deliveries AS d INDEXED BY ${index}`,
     where: `WHERE ${where.join(" AND ")} ORDER BY d.created_at ${order}, d.id ${order} LIMIT ?`,
     args,
   };

@@ -32,6 +32,7 @@ export function sqliteMaintenance(writer: Database, reader: Database, commits: G
     "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at < ? LIMIT ?)",
   );
   const oldWindows = writer.query("DELETE FROM rate_windows WHERE rowid IN (SELECT rowid FROM rate_windows WHERE window_start < ? LIMIT ?)");
+  const oldAudit = writer.query("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < ? LIMIT ?)");
   const drain = async (statement: { run(a: number, b: number): { changes: number } }, cutoff: number, batch: number) => {
     let total = 0;
     for (;;) {
@@ -51,7 +52,8 @@ export function sqliteMaintenance(writer: Database, reader: Database, commits: G
       const inbound = await drain(oldInbound, c.inboundBefore, batch);
       const idempotencyKeys = await drain(expiredKeys, c.now, batch);
       const rateWindows = await drain(oldWindows, c.rateWindowsBefore, batch);
-      return { deliveries, events, inbound, idempotencyKeys, rateWindows };
+      const audit = await drain(oldAudit, c.auditBefore, batch);
+      return { deliveries, events, inbound, idempotencyKeys, rateWindows, audit };
     },
     async backupTo(dest: string, overwrite: boolean): Promise<void> {
       if (existsSync(dest) && !overwrite) throw new Error(`${dest} exists; pass --force to overwrite it`);

@@ -3,6 +3,7 @@ import type { Clock } from "../../clock";
 import type { EventOrigin, OperationalEvents, RouteEvent, Storage, Tx } from "../types";
 import { BodyCache } from "../body-cache";
 import { alertRows } from "./alerts";
+import { auditReads, auditWrites } from "./audit";
 import { deliveryQueue } from "./deliveries";
 import { deliveryReads } from "./delivery-reads";
 import { deliverySearch } from "./delivery-search";
@@ -95,6 +96,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
     for (const e of events) eventsW.insert(after, e);
   });
   const idempotency = idempotencyWrites(writer);
+  const audit = auditWrites(writer);
   const maintenance = sqliteMaintenance(writer, reader, commits);
   const probe = writer.query("DELETE FROM schema_migrations WHERE 0");
 
@@ -117,6 +119,7 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
       recover: async (id, since, now) => queue.recover(after, id, since, now),
     },
     idempotency: { complete: async (scope, key, status, body, type) => idempotency.complete(scope, key, status, body, type) },
+    audit: { record: async (entry) => audit.record(entry) },
   });
 
   const webhooksRead = guarded({ get: webhooksR.get, getAny: webhooksR.getAny, list: webhooksR.list, active: webhooksR.active });
@@ -169,6 +172,10 @@ export function openSqliteStorage(path: string, clock: Clock, options: StorageOp
       flushExpiries: (now) => write((after) => alerts.flushExpiries(after, now)),
     },
     stats: guarded(sqliteStats(reader)),
+    audit: {
+      ...guarded(auditReads(reader)),
+      record: (entry) => write(() => audit.record(entry)),
+    },
     tx: (fn) => write((after) => fn(txFor(after))),
     checkWritable: async () => {
       try {

@@ -3,6 +3,8 @@ import { endpointOptions } from "./002-endpoint-options";
 import { routing } from "./003-routing";
 import { alerts } from "./004-alerts";
 import { deliverySearch } from "./005-delivery-search";
+import { audit } from "./006-audit";
+import { searchPartial } from "./007-search-partial";
 
 /** Migration is one schema step of the PostgreSQL backend (its own numbering, not SQLite's). */
 export interface Migration {
@@ -12,4 +14,4 @@ export interface Migration {
 }
 
 /** MIGRATIONS lists every PostgreSQL schema step; append only, never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions, routing, alerts, deliverySearch];
+export const MIGRATIONS: readonly Migration[] = [initial, endpointOptions, routing, alerts, deliverySearch, audit, searchPartial];

@@ -10,6 +10,8 @@ import { endpointOptions } from "./009-endpoint-options";
 import { routing } from "./010-routing";
 import { alerts } from "./011-alerts";
 import { deliverySearch } from "./012-delivery-search";
+import { audit } from "./013-audit";
+import { searchPartial } from "./014-search-partial";
 
 /** Migration is one schema step; versions are applied in order and recorded in schema_migrations. */
 export interface Migration {
@@ -21,5 +23,6 @@ export interface Migration {
 /** MIGRATIONS lists every schema step; append only, never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   initial, deliveries, inbound, deliveryStatusIndex, dropDeliveriesCreated, inboundEventIndex,
-  attemptsTimeIndex, deliveryQueues, endpointOptions, routing, alerts, deliverySearch,
+  attemptsTimeIndex, deliveryQueues, endpointOptions, routing, alerts, deliverySearch, audit,
+  searchPartial,
 ];
