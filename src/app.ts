@@ -1,9 +1,11 @@
 import { systemClock, type Clock } from "./clock";
-import type { Config, DeliveryProfiles } from "./config/types";
+import type { Config } from "./config/types";
+import { diffConfig, keepRestartValues } from "./config/diff";
+import { ConfigError } from "./config/error";
+import { LiveConfig } from "./config/live";
 import { storageLocation } from "./config/storage";
 import { formatListen } from "./config/values";
-import { EventCatalogue } from "./events/types";
-import { ApiKeyVerifier } from "./security/api-keys";
+import { newId } from "./ids";
 import { type Listener, startListener } from "./http/listener";
 import { createInboundReceiver } from "./inbound/receiver";
 import { scheduleRetention } from "./jobs/retention";
@@ -12,6 +14,7 @@ import { createOperationalEvents } from "./alerts";
 import { createMetrics } from "./metrics/metrics";
 import { buildHttp } from "./http/server";
 import { apiRoutes } from "./api";
+import { scopeRefusal } from "./api/route-scopes";
 import { INBOUND_PATHS } from "./api/inbound-doc";
 import { uiRoutes } from "./ui/routes";
 import { createLogger, type Logger } from "./log";
@@ -25,7 +28,7 @@ import { createPrefilter } from "./routing/prefilter";
 import { type OpenedStorage, openStorage, StorageOpenError } from "./storage/open";
 import { createTransformPool } from "./transform";
 import type { Storage } from "./storage/types";
-import { logStartupReport } from "./startup-report";
+import { logStartupReport, riskySettings } from "./startup-report";
 import { VERSION } from "./version";
 
 /** AppOptions: tests pass a clock, a logger, a resolver and `listen` (port 0) instead of the config's address. */
@@ -50,13 +53,11 @@ export interface RunningApp {
   readonly port: number;
   readonly storage: Storage;
   readonly scheduler: DeliveryScheduler;
-  /** reloadTls re-reads tls_cert/tls_key (SIGHUP). */
-  reloadTls(): Promise<"reloaded" | "no_tls" | "failed">;
   /**
-   * reloadDeliveryProfiles re-reads the client TLS profiles' files (SIGHUP); a file that fails keeps its old
-   * contents and is logged. With `profiles` (a reloaded config) the profile definitions are swapped too.
+   * reload applies the config `load` reads again (SIGHUP, SPEC §14). `load` throws a ConfigError when the
+   * file is invalid: the running config stays. Either way the TLS and client TLS files are read again.
    */
-  reloadDeliveryProfiles(profiles?: DeliveryProfiles): void;
+  reload(load: () => Config): Promise<"ok" | "invalid">;
   stop(): Promise<void>;
 }
 
@@ -76,6 +77,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log.level);
+  // Requests and jobs read the config through this, so a reload (SIGHUP) reaches them without rebuilding anything.
+  const live = new LiveConfig(config);
+  const now = () => live.current().config;
   let storage: OpenedStorage;
   const metrics = createMetrics(() => storage, clock);
   // Late-bound: storage is opened before the scheduler exists, and wakes it once it does.
@@ -83,7 +87,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   try {
     storage = await openStorage(config.storage, clock, {
       route: createRouter(),
-      alerts: createOperationalEvents({ failingAfter: config.alerts.failing_after, backlogAgeMs: config.alerts.backlog_age }),
+      alerts: createOperationalEvents(() => ({ failingAfter: now().alerts.failing_after, backlogAgeMs: now().alerts.backlog_age })),
       onEnqueued: () => wakeScheduler(),
       onBatch: metrics.groupCommitted,
       onEventStored: metrics.eventStored,
@@ -104,7 +108,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   if (storage.migrationsApplied.length > 0) {
     log.info("database migrated", { database: storageLocation(config.storage), versions: storage.migrationsApplied });
   }
-  const catalogue = new EventCatalogue(config.events.types);
   const prefilter = createPrefilter(() => storage.webhooks.active());
   const transforms = createTransformPool({
     size: TRANSFORM_WORKERS,
@@ -115,10 +118,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     storage,
     clock,
     log,
-    catalogue,
-    targets: { requireHttps: config.delivery.require_https, allowTargets: config.delivery.allow_targets },
-    maxEndpoints: config.delivery.max_endpoints,
-    deliveryProfiles: () => ({ client_tls: config.delivery.client_tls, oauth2: config.delivery.oauth2 }),
+    // Read from the request's own snapshot (see LiveConfig.within), so one request never sees two configs.
+    get catalogue() {
+      return live.snapshot().catalogue;
+    },
+    get targets() {
+      return live.snapshot().targets;
+    },
+    get maxEndpoints() {
+      return live.snapshot().config.delivery.max_endpoints;
+    },
+    deliveryProfiles: () => live.snapshot().profiles,
     transforms,
     maxBody: config.server.max_body,
     prefilter,
@@ -129,20 +139,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     clock,
     log,
     routes: [routes, uiRoutes()],
-    apiKeys: new ApiKeyVerifier(config.api.keys),
-    apiAllowIps: config.api.allow_ips,
-    trustedProxies: config.server.trusted_proxies,
+    live,
+    scopeRefusal,
     maxBody: config.server.max_body,
     maxInflightBody: config.server.max_inflight_body,
-    bodyTimeoutMs: config.server.body_timeout,
     version: VERSION,
     documentedPaths: INBOUND_PATHS,
     inbound: createInboundReceiver({
-      sources: config.sources,
+      settings: () => live.current(),
       storage,
       clock,
       log,
-      catalogue,
       maxBody: config.server.max_body,
       onOutcome: metrics.inboundRequest,
       prefilter,
@@ -170,15 +177,28 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     send: (request) => sender.send(request),
     clock,
     log,
-    concurrency: config.delivery.concurrency,
-    perEndpointConcurrency: config.delivery.per_endpoint_concurrency,
+    // `[delivery]` limits and schedule are read when a claim or an attempt starts, so a reload applies to the next one.
+    get concurrency() {
+      return now().delivery.concurrency;
+    },
+    get perEndpointConcurrency() {
+      return now().delivery.per_endpoint_concurrency;
+    },
     owner: config.server.node_id,
     // Other nodes add work too; a notification lost on the way must cost at most this (SPEC §12).
     rescanMs: config.storage.backend === "postgres" ? POSTGRES_RESCAN_MS : undefined,
-    timeoutMs: config.delivery.timeout,
-    retrySchedule: config.delivery.retry_schedule,
-    userAgent: config.delivery.user_agent,
-    disableAfterMs: config.delivery.disable_after,
+    get timeoutMs() {
+      return now().delivery.timeout;
+    },
+    get retrySchedule() {
+      return now().delivery.retry_schedule;
+    },
+    get userAgent() {
+      return now().delivery.user_agent;
+    },
+    get disableAfterMs() {
+      return now().delivery.disable_after;
+    },
     random: options.random,
     tokenTimeoutMs: TOKEN_TIMEOUT_MS,
     transforms,
@@ -198,27 +218,62 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `${listener.scheme}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${listener.port}`;
-  const retention = scheduleRetention(storage, config, clock, log);
+  const retention = scheduleRetention(storage, now, clock, log);
   await logStartupReport(config, storage, `${host}:${listener.port}`, log, retention.nextRun());
   wakeScheduler = () => scheduler.wake();
   await scheduler.start();
   const alertJob = startAlertJob(storage, clock, log);
   let stopped = false;
+  // SIGHUP re-reads the server certificate and the client TLS profiles' files (with new paths if `next` moved them).
+  const rereadFiles = async (next: Config) => {
+    sender.reload(live.current().profiles);
+    if (next.server.tls_cert === "") return;
+    try {
+      await listener.reloadTls({ cert: next.server.tls_cert, key: next.server.tls_key });
+    } catch (error) {
+      log.error("TLS certificate reload failed; the previous certificate stays in use", { error });
+    }
+  };
   return {
     url,
     port: listener.port,
     storage,
     scheduler,
-    async reloadTls() {
+    async reload(load) {
+      if (stopped) throw new Error("hookd is stopping; the config was not reloaded");
+      let file: Config;
       try {
-        return await listener.reloadTls();
+        file = load();
       } catch (error) {
-        log.error("TLS certificate reload failed; the previous certificate stays in use", { error });
-        return "failed";
+        refused(error, log);
+        metrics.configReloaded("invalid");
+        // A renewed certificate still goes in: an unrelated typo must not hold it back.
+        await rereadFiles(now());
+        return "invalid";
       }
-    },
-    reloadDeliveryProfiles(profiles) {
-      sender.reload(profiles);
+      const running = now();
+      const diff = diffConfig(running, file);
+      for (const key of diff.restart) log.warn("config change needs a restart; ignored until then", { key });
+      // Everything below up to the first await happens in one turn: no request or attempt sees part of it.
+      const next = live.swap(keepRestartValues(running, file)).config;
+      log.setLevel(next.log.level);
+      sender.configure({ policy: live.current().targets, proxy: next.delivery.proxy });
+      if (retention.reschedule()) log.info("retention rescheduled", { cleanup_cron: next.retention.cleanup_cron, next_run: retention.nextRun()?.toISOString() ?? null });
+      scheduler.wake();
+      metrics.configReloaded("ok");
+      log.info("config reloaded", { changed: diff.applied, restart_needed: diff.restart });
+      // As at start: an edit that loosens a protection (or closes the admin API) says so.
+      if (diff.applied.length > 0) for (const warning of riskySettings(next)) log.warn(warning.msg, { setting: warning.setting });
+      await rereadFiles(next);
+      try {
+        await storage.audit.record({
+          id: newId("aud"), time: clock.now(), key: "sighup", client_ip: null, request_id: null,
+          method: "SIGHUP", path: "", target_id: null, changes: diff.changes,
+        });
+      } catch (error) {
+        log.error("the config reload could not be recorded in the audit log; the reload stands", { error });
+      }
+      return "ok";
     },
     async stop() {
       if (stopped) return;
@@ -227,11 +282,18 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       await listener.stop();
       retention.stop();
       await alertJob.stop();
-      await scheduler.stop(config.delivery.timeout + 1000);
+      await scheduler.stop(now().delivery.timeout + 1000);
       await transforms.close();
       sender.close();
       await storage.close();
       log.info("hookd stopped");
     },
   };
+}
+
+/** refused logs why a reloaded config was not applied: one line per problem, each with its key path. */
+function refused(error: unknown, log: Logger): void {
+  const issues = error instanceof ConfigError ? error.issues : [{ path: "(file)", message: (error as Error).message }];
+  for (const issue of issues) log.error(`config reload refused: ${issue.path}: ${issue.message}`, { key: issue.path, problem: issue.message });
+  log.error("config reload refused; the running config stays in force", { problems: issues.length });
 }

@@ -1,5 +1,5 @@
 /** ID prefixes of SPEC §3: one per object type. */
-export type IdPrefix = "wh" | "evt" | "res" | "dlv" | "att" | "in";
+export type IdPrefix = "wh" | "evt" | "res" | "dlv" | "att" | "in" | "aud";
 
 // Crockford base32 keeps the UUIDv7 byte order, so ids sort by creation time as plain strings
 // (cursor pagination relies on that) and stay free of look-alike letters.
@@ -30,7 +30,7 @@ export function newId(prefix: IdPrefix): string {
   return `${prefix}_${encodeBase32(Bun.randomUUIDv7("buffer"))}`;
 }
 
-const ID_PATTERN = /^(wh|evt|res|dlv|att|in)_[0-9a-hjkmnp-tv-z]{26}$/;
+const ID_PATTERN = /^(wh|evt|res|dlv|att|in|aud)_[0-9a-hjkmnp-tv-z]{26}$/;
 
 /** isId tells whether a string is a well-formed id with the given prefix; routes use it to answer 404 early. */
 export function isId(value: string, prefix: IdPrefix): boolean {

@@ -16,6 +16,8 @@ export async function logStartupReport(config: Config, storage: Storage, listen:
     database: config.storage.backend === "sqlite" ? facts.location : storageLocation(config.storage),
     database_bytes: facts.bytes,
     sources: config.sources.map((s) => `${s.id} (${s.auth}${s.allow_ips.size > 0 ? ", allowlisted" : ""})`),
+    // Names and scopes only (SPEC §14), never hashes.
+    api_keys: config.api.keys.map((k) => `${k.name} (${k.scopes.join(", ")})`),
     active_endpoints: (await storage.webhooks.active()).length,
     queue_pending: queue.pending,
     queue_failed: queue.failed,

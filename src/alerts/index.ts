@@ -12,15 +12,19 @@ export interface AlertSettings {
   readonly backlogAgeMs: number;
 }
 
-/** createOperationalEvents binds `[alerts]` to SPEC §11's rules and builders; handed to storage at open. */
-export function createOperationalEvents(settings: AlertSettings): OperationalEvents {
+/**
+ * createOperationalEvents binds `[alerts]` to SPEC §11's rules and builders; handed to storage at open.
+ * Given a function, the thresholds are read at each use, so a reloaded config applies without reopening storage.
+ */
+export function createOperationalEvents(settings: AlertSettings | (() => AlertSettings)): OperationalEvents {
+  const current = typeof settings === "function" ? settings : () => settings;
   return {
-    attempt: (decision, before, eventType) => attemptReport(decision, before, eventType, settings.failingAfter),
+    attempt: (decision, before, eventType) => attemptReport(decision, before, eventType, current().failingAfter),
     disabled: disabledEvent,
     failing: failingEvent,
     recovered: recoveredEvent,
     expiry: addExpiry,
     flush: flushExpiry,
-    backlog: (facts, state, now) => decideBacklog(facts, state, now, settings.backlogAgeMs),
+    backlog: (facts, state, now) => decideBacklog(facts, state, now, current().backlogAgeMs),
   };
 }

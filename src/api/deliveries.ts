@@ -6,6 +6,7 @@ import { ApiError } from "../http/errors";
 import { isId } from "../ids";
 import { LANE_WAITING } from "../storage/delivery-types";
 import type { AttemptRow, DeliveryRecord, DeliveryStatus } from "../storage/types";
+import { auditEntry, auditRequestOf, changesOf } from "./audit-record";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
@@ -109,7 +110,10 @@ export function deliveryRoutes(deps: ApiDeps) {
         const { outcome, answer } = await deps.storage.tx(async (tx) => {
           const result = await tx.deliveries.retry(d.id, now);
           const text = answerFor(result === "waiting" ? null : now);
-          if (result === "ok" || result === "waiting") await record?.(tx, 202, text);
+          if (result === "ok" || result === "waiting") {
+            await tx.audit.record(auditEntry(auditRequestOf(request), now, d.id, changesOf({ status: d.status }, { status: "pending" })));
+            await record?.(tx, 202, text);
+          }
           return { outcome: result, answer: text };
         });
         if (outcome === "inactive") throw new ApiError("conflict", `endpoint ${d.webhook_id} is no longer active; enable it before retrying`);

@@ -1,10 +1,12 @@
 import * as v from "valibot";
+import { isoTime } from "../clock";
 import { isEventType } from "../events/types";
 import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId } from "../ids";
 import type { DeliveryFilter, DeliveryStatus, ReplayBatch, SearchPosition } from "../storage/types";
 import { adminPlugin } from "./admin-plugin";
+import { asked, auditEntry, auditRequestOf } from "./audit-record";
 import { deliveryJson } from "./deliveries";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
@@ -151,6 +153,13 @@ export function deliverySearchRoutes(deps: ApiDeps) {
           const matched = await eachStep((from) => deps.storage.deliveries.replayable(filter, from, COUNT_STEP));
           return { data: { matched } };
         }
+        // One entry for the whole request, in its own transaction before the first step: a replay stopped
+        // half way (crash, shutdown) has still left its record. How many it sent is in the answer and the log.
+        const wanted = asked({
+          status: filter.statuses, webhook_id: filter.webhookId, event_type: filter.eventType,
+          since: isoTime(given.since ?? 0), until: given.until === undefined ? undefined : isoTime(given.until),
+        });
+        await deps.storage.tx((tx) => tx.audit.record(auditEntry(auditRequestOf(request), now, null, wanted)));
         const replayed = await eachStep((from) => deps.storage.deliveries.replay(filter, from, REPLAY_STEP, deps.clock.now()));
         log.info("deliveries replayed", { replayed, statuses: filter.statuses, webhook_id: filter.webhookId ?? null, event_type: filter.eventType ?? null });
         return jsonText(JSON.stringify({ data: { replayed } }), 202);

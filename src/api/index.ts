@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Metrics } from "../metrics/metrics";
+import { auditRoutes } from "./audit";
 import { deliveryRoutes } from "./deliveries";
 import { deliverySearchRoutes } from "./delivery-search";
 import type { ApiDeps } from "./deps";
@@ -31,5 +32,6 @@ export function apiRoutes(deps: ApiRoutesDeps) {
     .use(deliveryRoutes(deps))
     .use(deliverySearchRoutes(deps))
     .use(inboundLogRoutes(deps))
-    .use(statsRoutes(deps));
+    .use(statsRoutes(deps))
+    .use(auditRoutes(deps));
 }

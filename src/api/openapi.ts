@@ -15,8 +15,8 @@ export const ERROR_REF = { $ref: "#/components/schemas/Error" } as const;
 
 /** ERRORS groups the error codes by where they come from, so a route lists the groups that apply to it. */
 export const ERRORS = {
-  /** every /v1 route: the key and network checks in front, and a database that may be down. */
-  admin: ["unauthorized", "ip_not_allowed", "internal_error", "storage_unavailable"],
+  /** every /v1 route: the key, scope and network checks in front, and a database that may be down. */
+  admin: ["unauthorized", "ip_not_allowed", "insufficient_scope", "internal_error", "storage_unavailable"],
   /** a route that reads a JSON body (POST, PATCH): the front door's body checks, then the schema. */
   body: ["invalid_json", "invalid_request", "payload_too_large", "request_timeout", "server_busy"],
   /** an admin POST: Idempotency-Key (SPEC §3). */
@@ -185,3 +185,21 @@ export const INBOUND = object(
   },
   ["body"],
 );
+
+const AUDIT_VALUE = { description: "the value (masked: secrets and sensitive header values read \"********\"); null when absent" };
+/** AUDIT_ENTRY is auditJson: one change made through the admin API, or a config reload (SPEC §14). */
+export const AUDIT_ENTRY = object({
+  id: str("aud_…"),
+  time: time(),
+  key: str('the API key\'s name; "sighup" for a config reload'),
+  client_ip: nullable(str("null for a config reload")),
+  request_id: nullable(str("the X-Request-Id answered; null for a config reload")),
+  method: str('HTTP method, or "SIGHUP"'),
+  path: str("request path without query; \"\" for a config reload"),
+  target_id: nullable(str("the object changed (wh_…, dlv_…, res_…); null for a bulk replay or a config reload")),
+  changes: {
+    type: "object",
+    description: "per field (config reloads: per key path), its value before and after",
+    additionalProperties: object({ before: AUDIT_VALUE, after: AUDIT_VALUE }),
+  },
+});

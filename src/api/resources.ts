@@ -6,6 +6,7 @@ import { contextOf } from "../http/context";
 import { ApiError } from "../http/errors";
 import { isId, newId } from "../ids";
 import type { EventRecord, FilterVerdicts, ResourceRecord } from "../storage/types";
+import { auditEntry, auditRequestOf, resourceChanges } from "./audit-record";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
@@ -85,6 +86,7 @@ export function resourceRoutes(deps: ApiDeps) {
         await deps.prefilter(created);
         await deps.storage.tx(async (tx) => {
           await tx.resources.create(resource, [created]);
+          await tx.audit.record(auditEntry(auditRequestOf(request), now, resource.id, resourceChanges(null, resource)));
           await record?.(tx, 201, answer);
         });
         contextOf(request).log.info("resource created", { resource_id: resource.id });
@@ -133,11 +135,20 @@ export function resourceRoutes(deps: ApiDeps) {
         };
         const current = isId(params.id, "res") ? await deps.storage.resources.get(params.id) : null;
         const planned = await plan(current === null ? [] : (change(current)?.events ?? []));
-        const after = await deps.storage.resources.update(params.id, (before) => {
-          const changed = change(before);
-          if (changed === null) return null;
-          events = withPlanned(changed.events, planned);
-          return { after: changed.after, events };
+        const after = await deps.storage.tx(async (tx) => {
+          // The row as the transaction read it: the entry's `before`, not the plan's earlier read.
+          const seen: { before?: ResourceRecord } = {};
+          const updated = await tx.resources.update(params.id, (before) => {
+            seen.before = before;
+            const changed = change(before);
+            if (changed === null) return null;
+            events = withPlanned(changed.events, planned);
+            return { after: changed.after, events };
+          });
+          if (updated !== null && seen.before !== undefined && events.length > 0) {
+            await tx.audit.record(auditEntry(auditRequestOf(request), now, params.id, resourceChanges(seen.before, updated)));
+          }
+          return updated;
         });
         if (!after) throw new ApiError("not_found", `resource ${params.id} not found`);
         if (events.length > 0) contextOf(request).log.info("resource updated", { resource_id: after.id, event_ids: events.map((e) => e.id) });
@@ -160,9 +171,11 @@ export function resourceRoutes(deps: ApiDeps) {
         const now = deps.clock.now();
         const current = isId(params.id, "res") ? await deps.storage.resources.get(params.id) : null;
         const planned = await plan(current === null ? [] : [event("resource.deleted", current, now)]);
-        const removed = current !== null
-          ? await deps.storage.resources.remove(params.id, (before) => withPlanned([event("resource.deleted", before, now)], planned))
-          : null;
+        const removed = current === null ? null : await deps.storage.tx(async (tx) => {
+          const gone = await tx.resources.remove(params.id, (before) => withPlanned([event("resource.deleted", before, now)], planned));
+          if (gone !== null) await tx.audit.record(auditEntry(auditRequestOf(request), now, params.id, resourceChanges(gone, null)));
+          return gone;
+        });
         if (!removed) throw new ApiError("not_found", `resource ${params.id} not found`);
         contextOf(request).log.info("resource deleted", { resource_id: removed.id });
         return new Response(null, { status: 204 });

@@ -10,6 +10,8 @@ import { issuesToDetails } from "../http/validation";
 import { newId, isId } from "../ids";
 import { checkEndpointUrl } from "../security/targets";
 import { ENDPOINT_OPTION_DEFAULTS, type WebhookPatch, type WebhookRecord } from "../storage/types";
+import { inTurn } from "./in-turn";
+import { asked, auditEntry, auditRequestOf, pickFields, ROTATED_SECRET, webhookChanges } from "./audit-record";
 import type { ApiDeps } from "./deps";
 import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
@@ -54,23 +56,6 @@ function normalizeUrl(url: string): string {
   const parsed = new URL(url);
   parsed.hash = "";
   return parsed.href;
-}
-
-/**
- * inTurn runs calls with the same key one after another (others concurrently); a key's entry goes
- * when its last call ends, so the map holds only endpoints being changed right now.
- */
-function inTurn() {
-  const tails = new Map<string, Promise<unknown>>();
-  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.catch(() => {});
-    tails.set(key, tail);
-    void tail.then(() => {
-      if (tails.get(key) === tail) tails.delete(key);
-    });
-    return run;
-  };
 }
 
 /** newSecret is `whsec_` + base64 of 32 random bytes (the Standard Webhooks form). */
@@ -138,13 +123,19 @@ export function webhookRoutes(deps: ApiDeps) {
         };
         const answer = JSON.stringify({ data: { ...webhookJson(record), secret: record.secret } });
         const recordAnswer = contextOf(request).recordAnswer;
+        const audit = auditEntry(auditRequestOf(request), now, record.id, webhookChanges(null, record));
+        // Read before the transaction: a group commit may run its callback in another request's async context.
+        const maxEndpoints = deps.maxEndpoints;
         const created = await deps.storage.tx(async (tx) => {
-          const outcome = await tx.webhooks.create(record, deps.maxEndpoints);
-          if (outcome === "created") await recordAnswer?.(tx, 201, answer);
+          const outcome = await tx.webhooks.create(record, maxEndpoints);
+          if (outcome === "created") {
+            await tx.audit.record(audit);
+            await recordAnswer?.(tx, 201, answer);
+          }
           return outcome;
         });
         if (created === "limit_reached") {
-          throw new ApiError("limit_reached", `at most ${deps.maxEndpoints} webhook endpoints may exist ([delivery] max_endpoints)`);
+          throw new ApiError("limit_reached", `at most ${maxEndpoints} webhook endpoints may exist ([delivery] max_endpoints)`);
         }
         contextOf(request).log.info("webhook endpoint created", { webhook_id: record.id });
         return jsonText(answer, 201);
@@ -185,7 +176,14 @@ export function webhookRoutes(deps: ApiDeps) {
           status: body.status,
           ...options.patch,
         };
-        const updated = await deps.storage.webhooks.update(params.id, patch, deps.clock.now());
+        const now = deps.clock.now();
+        const updated = await deps.storage.tx(async (tx) => {
+          const after = await tx.webhooks.update(params.id, patch, now);
+          // Only the fields this PATCH named: a change the scheduler or a rotation made meanwhile is not this key's.
+          const changes = after === null ? {} : pickFields(webhookChanges(before, after), Object.keys(body));
+          if (Object.keys(changes).length > 0) await tx.audit.record(auditEntry(auditRequestOf(request), now, params.id, changes));
+          return after;
+        });
         if (!updated) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         contextOf(request).log.info("webhook endpoint updated", { webhook_id: updated.id, fields: Object.keys(body) });
         return { data: webhookJson(updated) };
@@ -211,6 +209,7 @@ export function webhookRoutes(deps: ApiDeps) {
         const answer = await deps.storage.tx(async (tx) => {
           const rotated = await tx.webhooks.rotateSecret(params.id, secret, now + ROTATION_OVERLAP_MS, now);
           if (!rotated) return null;
+          await tx.audit.record(auditEntry(auditRequestOf(request), now, params.id, ROTATED_SECRET));
           const text = JSON.stringify({ data: { ...webhookJson(rotated), secret } });
           await recordAnswer?.(tx, 200, text);
           return text;
@@ -240,7 +239,9 @@ export function webhookRoutes(deps: ApiDeps) {
         const recordAnswer = contextOf(request).recordAnswer;
         const answer = await deps.storage.tx(async (tx) => {
           const { deliveryIds } = await tx.events.insert(event, { onlyWebhook: webhook.id });
-          const text = JSON.stringify({ data: { event_id: event.id, delivery_id: deliveryIds[0] ?? null } });
+          const deliveryId = deliveryIds[0] ?? null;
+          await tx.audit.record(auditEntry(auditRequestOf(request), now, webhook.id, asked({ event_id: event.id, delivery_id: deliveryId })));
+          const text = JSON.stringify({ data: { event_id: event.id, delivery_id: deliveryId } });
           await recordAnswer?.(tx, 202, text);
           return text;
         });
@@ -267,7 +268,9 @@ export function webhookRoutes(deps: ApiDeps) {
         const since = parseTimestamp(body.since, "since");
         const recordAnswer = contextOf(request).recordAnswer;
         const { recovered, answer } = await deps.storage.tx(async (tx) => {
-          const n = await tx.deliveries.recover(webhook.id, since, deps.clock.now());
+          const now = deps.clock.now();
+          const n = await tx.deliveries.recover(webhook.id, since, now);
+          await tx.audit.record(auditEntry(auditRequestOf(request), now, webhook.id, asked({ since: isoTime(since), recovered: n })));
           const text = JSON.stringify({ data: { recovered: n } });
           await recordAnswer?.(tx, 202, text);
           return { recovered: n, answer: text };
@@ -292,8 +295,14 @@ export function webhookRoutes(deps: ApiDeps) {
     .delete(
       "/v1/webhooks/:id",
       async ({ params, request }) => {
-        await find(params.id);
-        await deps.storage.webhooks.remove(params.id, deps.clock.now());
+        const before = await find(params.id);
+        const now = deps.clock.now();
+        const removed = await deps.storage.tx(async (tx) => {
+          const gone = await tx.webhooks.remove(params.id, now);
+          if (gone) await tx.audit.record(auditEntry(auditRequestOf(request), now, params.id, webhookChanges(before, null)));
+          return gone;
+        });
+        if (!removed) throw new ApiError("not_found", `webhook endpoint ${params.id} not found`);
         contextOf(request).log.info("webhook endpoint deleted", { webhook_id: params.id });
         return new Response(null, { status: 204 });
       },

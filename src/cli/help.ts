@@ -24,7 +24,9 @@ Config: --config PATH, else ./hookd.toml, else /etc/hookd/hookd.toml.
 
 Add an admin API key:
   printf %s "$(openssl rand -hex 32)" | tee key.txt | hookd hash-key
-  then in the config:  [api] keys = [ { name = "ops", hash = "sha256:…" } ]
+  then in the config:  [api] keys = [ { name = "ops", hash = "sha256:…", scopes = ["admin"] } ]
+  scopes (default ["admin"]): "read" = every GET under /v1 but /v1/audit; "publish" = POST /v1/events
+  and /v1/resources; "admin" = everything. A key outside its scopes gets 403 insufficient_scope.
   and call the API with:  Authorization: Bearer <the key>
 
 Logs: one JSON object per line on stdout; [log] level sets how much.

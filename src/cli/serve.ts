@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
-import { startApp, StartError } from "../app";
+import { type RunningApp, startApp, StartError } from "../app";
 import { exposedTo, inlineSecrets } from "../config/secrets";
+import { readConfig } from "../config/load";
 import type { Config } from "../config/types";
 import { createLogger, type Logger } from "../log";
 
@@ -9,10 +10,31 @@ export async function serveCommand(config: Config, configPath: string): Promise<
   const log = createLogger(config.log.level);
   log.info("config loaded", { config: configPath });
   warnIfSecretsExposed(config, configPath, log);
-  let app: Awaited<ReturnType<typeof startApp>>;
+  // SIGHUP (systemctl reload) re-reads the same file with the same environment and applies what it
+  // can live (SPEC §14). Reloads run one at a time; one asked for while starting runs once started
+  // (SIGHUP's default action would end the process).
+  let started: Promise<RunningApp | null> = Promise.resolve(null);
+  let reloading: Promise<unknown> = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      const app = await started;
+      if (app === null) return;
+      const load = () => {
+        const { config: next } = readConfig(configPath, process.env);
+        warnIfSecretsExposed(next, configPath, log);
+        return next;
+      };
+      await app.reload(load).catch((error: unknown) => log.error("config reload failed", { error }));
+    });
+  };
+  process.on("SIGHUP", onHup);
+  const starting = startApp({ config, log });
+  started = starting.catch(() => null);
+  let app: RunningApp;
   try {
-    app = await startApp({ config, log });
+    app = await starting;
   } catch (error) {
+    process.off("SIGHUP", onHup);
     if (error instanceof StartError) {
       log.error(error.message, { config: configPath });
       process.stderr.write(`hookd: ${error.message}\n`);
@@ -23,6 +45,10 @@ export async function serveCommand(config: Config, configPath: string): Promise<
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info("shutting down", { signal });
+      // A reload while stopping is ignored, not fatal: without a handler SIGHUP would kill the process
+      // before attempts in flight finish and the database is closed.
+      process.off("SIGHUP", onHup);
+      process.on("SIGHUP", () => log.info("SIGHUP ignored: hookd is shutting down"));
       app.stop().then(
         () => resolve(0),
         (error: unknown) => {
@@ -33,14 +59,6 @@ export async function serveCommand(config: Config, configPath: string): Promise<
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
-    // SIGHUP (systemctl reload) swaps in a renewed certificate; without TLS there is nothing to reload.
-    // Client certificates (mTLS profiles) are re-read too; one that fails keeps its old contents.
-    process.on("SIGHUP", () => {
-      app.reloadDeliveryProfiles();
-      void app.reloadTls().then((outcome) => {
-        if (outcome === "no_tls") log.info("SIGHUP received; no server TLS certificate is configured, nothing to reload there");
-      });
-    });
   });
 }
 

@@ -112,10 +112,11 @@ function table(header: string, rows: [string, string][]): string {
 }
 
 // Only a short prefix of each hash is shown: enough to tell keys apart, too
-// little to be worth copying into another config.
+// little to be worth copying into another config. Scopes are always shown, the default too,
+// so what each key may do (SPEC §14) reads off the output.
 function keys(list: readonly ApiKey[]): string {
   if (list.length === 0) return "[]";
-  const rows = list.map((k) => `  { name = ${str(k.name)}, hash = ${str(`${k.hash.slice(0, "sha256:".length + 8)}…`)} },\n`);
+  const rows = list.map((k) => `  { name = ${str(k.name)}, hash = ${str(`${k.hash.slice(0, "sha256:".length + 8)}…`)}, scopes = ${strs(k.scopes)} },\n`);
   return `[\n${rows.join("")}]`;
 }
 

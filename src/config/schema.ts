@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import { isBuiltInType, isReservedType } from "../events/types";
 import { hashApiKey } from "../security/api-keys";
+import { DEFAULT_SCOPES, SCOPES } from "../security/scopes";
 import * as v from "valibot";
-import { checkedText, choice, cidrList, converted, duration, flag, list, required, size, table, text, uniqueList, whole } from "./fields";
+import { checkedText, choice, cidrList, converted, duration, flag, list, oneOf, required, size, table, text, uniqueList, whole } from "./fields";
 import { formatSize } from "./duration";
 import { pemFileProblem } from "./pem";
 import { profileLists, tokenUrlRule } from "./profiles";
@@ -61,7 +62,19 @@ const server = table(
   (s): Config["server"] => ({ ...s, node_id: s.node_id !== "" ? s.node_id : `${hostname()}:${s.listen.port}` }),
 );
 
-const apiKey = table({ name: required(keyNameProblem), hash: required(keyHashProblem) }, [], (k): ApiKey => k);
+const apiKey = table(
+  {
+    name: required(keyNameProblem),
+    hash: required(keyHashProblem),
+    // Listed without repeats and never empty: a key that may do nothing is a typo, not a policy.
+    scopes: v.pipe(
+      uniqueList(oneOf(SCOPES), DEFAULT_SCOPES, null, (first) => `also scopes[${first}]`),
+      v.check((scopes) => scopes.length > 0, `must name at least one of ${SCOPES.map((s) => JSON.stringify(s)).join(", ")}`),
+    ),
+  },
+  [],
+  (k): ApiKey => k,
+);
 
 
 function api(env: Env) {
@@ -85,7 +98,7 @@ function api(env: Env) {
     ],
     // The plain key from the environment is hashed at once so it is held like every other key.
     (a): Config["api"] => ({
-      keys: a.key_env === "" || !env[a.key_env] ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashApiKey(env[a.key_env] ?? "") }],
+      keys: a.key_env === "" || !env[a.key_env] ? a.keys : [...a.keys, { name: `env:${a.key_env}`, hash: hashApiKey(env[a.key_env] ?? ""), scopes: DEFAULT_SCOPES }],
       key_env: a.key_env,
       allow_ips: a.allow_ips,
     }),
@@ -141,6 +154,7 @@ const retention = table(
     deliveries: v.optional(duration(true), "30d"),
     events: v.optional(duration(true), "30d"),
     inbound: v.optional(duration(true), "30d"),
+    audit: v.optional(duration(true), "365d"),
     cleanup_cron: checkedText("0 3 * * *", cronProblem),
   },
   [],

@@ -1,4 +1,5 @@
 import type { IpSet } from "../net/cidr";
+import type { Scope } from "../security/scopes";
 import type { RateLimit } from "./duration";
 
 /** Env is the process environment that `*_env` keys name variables in. */
@@ -41,10 +42,12 @@ export interface Source {
   readonly allow_origins: readonly string[];
 }
 
-/** ApiKey is one admin key: its name and `sha256:<64 hex>` hash, never the key itself. */
+/** ApiKey is one admin key: its name, `sha256:<64 hex>` hash (never the key itself) and scopes (SPEC §14). */
 export interface ApiKey {
   readonly name: string;
   readonly hash: string;
+  /** scopes: at least one; default ["admin"]. */
+  readonly scopes: readonly Scope[];
 }
 
 /** ClientTlsProfile is one `[[delivery.client_tls]]`: PEM paths (read at start and on SIGHUP by the sender). */
@@ -131,6 +134,8 @@ export interface Config {
     readonly deliveries: number;
     readonly events: number;
     readonly inbound: number;
+    /** audit: how long audit log entries are kept (ms, SPEC §14). */
+    readonly audit: number;
     readonly cleanup_cron: string;
   };
   readonly log: { readonly level: LogLevel };

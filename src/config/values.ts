@@ -20,6 +20,8 @@ export function sourceIdProblem(id: string): string | null {
 
 /** keyNameProblem accepts API key names that are safe to log. */
 export function keyNameProblem(name: string): string | null {
+  // The audit log records config reloads under this name (SPEC §14); a key of that name could pass for one.
+  if (name.toLowerCase() === "sighup") return `"${name}" is reserved: the audit log records config reloads under "sighup"`;
   if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) return null;
   return `${JSON.stringify(name)} is not a key name (1-64 of letters, digits, ., _ and -)`;
 }

@@ -40,7 +40,7 @@ export class ClientTlsStore {
 
   constructor(
     profiles: readonly ClientTlsProfile[],
-    private readonly proxy: Bun.FetchProxyOption,
+    private proxy: Bun.FetchProxyOption,
     private readonly log?: Logger,
   ) {
     this.profiles = profiles;
@@ -87,6 +87,17 @@ export class ClientTlsStore {
     this.profiles = profiles;
     if (report.changed.length > 0) this.log?.info("client TLS profiles reloaded", { profiles: report.changed });
     return report;
+  }
+
+  /** setProxy gives every profile a fresh session through `proxy` (a reloaded `[delivery] proxy`); old sessions finish what they have. */
+  setProxy(proxy: Bun.FetchProxyOption): void {
+    this.proxy = proxy;
+    const next = new Map<string, ClientTlsEntry>();
+    for (const [name, entry] of this.entries) {
+      entry.session.close();
+      next.set(name, { material: entry.material, session: this.newSession() });
+    }
+    this.entries = next;
   }
 
   /** close drops every profile's idle connections. */

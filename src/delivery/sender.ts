@@ -50,10 +50,20 @@ export interface SenderOptions {
   tokenTimeoutMs?: number;
 }
 
-/** Sender is what the dispatcher holds: send never throws, reload re-reads profile files (SIGHUP), close drops idle keep-alive connections. */
+/** NetworkSettings are the reloadable `[delivery]` settings of where requests may go and how: SSRF policy and proxy. */
+export interface NetworkSettings {
+  readonly policy: TargetPolicy;
+  readonly proxy: string;
+}
+
+/**
+ * Sender is what the dispatcher holds: send never throws, reload re-reads profile files (SIGHUP),
+ * configure applies a reloaded policy and proxy to attempts that start afterwards, close drops idle keep-alive connections.
+ */
 export interface Sender {
   send(req: SendRequest): Promise<SendOutcome>;
   reload(profiles?: DeliveryProfiles): ClientTlsReload;
+  configure(settings: NetworkSettings): void;
   close(): void;
 }
 
@@ -65,23 +75,29 @@ type Exchange = Omit<SendOutcome, "durationMs">;
  * certificate never carries another profile's request), one for OAuth2 token requests.
  */
 export function createSender(options: SenderOptions): Sender {
-  const proxyUrl = parseProxy(options.proxy ?? "");
-  // Every request also says `proxy` itself; `false` is the only value that makes Bun ignore HTTP(S)_PROXY/ALL_PROXY.
-  const proxy: Bun.FetchProxyOption = proxyUrl === null ? false : { url: proxyUrl.href, respectNoProxy: false };
-  const session = new Bun.FetchSession({ proxy });
-  const ctx: RouteContext = { resolver: options.resolver, policy: options.policy, proxyUrl };
-  const clientTls = new ClientTlsStore(options.profiles?.client_tls ?? [], proxy, options.log);
-  let oauth2 = byName(options.profiles?.oauth2 ?? []);
-  const tokenSession = new Bun.FetchSession({ proxy });
+  let policy = options.policy;
   const timeoutMs = options.tokenTimeoutMs ?? TOKEN_TIMEOUT_MS;
-  const tokens = new OAuth2Tokens(
-    tokenRequester({ route: ctx, session: tokenSession, proxy, ca: options.ca, timeoutMs }),
-    options.now ?? Date.now,
-    options.log,
-  );
+  // Everything the proxy decides, replaced whole when a reload changes it; attempts under way keep theirs.
+  const network = (proxyText: string) => {
+    const proxyUrl = parseProxy(proxyText);
+    // Every request also says `proxy` itself; `false` is the only value that makes Bun ignore HTTP(S)_PROXY/ALL_PROXY.
+    const proxy: Bun.FetchProxyOption = proxyUrl === null ? false : { url: proxyUrl.href, respectNoProxy: false };
+    const ctx: RouteContext = { resolver: options.resolver, get policy() { return policy; }, proxyUrl };
+    const tokenSession = new Bun.FetchSession({ proxy });
+    const tokens = new OAuth2Tokens(
+      tokenRequester({ route: ctx, session: tokenSession, proxy, ca: options.ca, timeoutMs }),
+      options.now ?? Date.now,
+      options.log,
+    );
+    return { text: proxyText, proxy, ctx, session: new Bun.FetchSession({ proxy }), tokenSession, tokens };
+  };
+  let net = network(options.proxy ?? "");
+  const clientTls = new ClientTlsStore(options.profiles?.client_tls ?? [], net.proxy, options.log);
+  let oauth2 = byName(options.profiles?.oauth2 ?? []);
 
   /** exchange makes one POST under its own deadline; `route` is reused for the resend after a 401, so the host is resolved once. */
   async function exchange(url: URL, route: Route | null, req: SendRequest, headers: Record<string, string>, client: ClientTlsEntry | null): Promise<Exchange & { route: Route | null }> {
+    const { ctx, session, proxy } = net;
     const empty = { ok: false, statusCode: null, error: null, response: "", retryAfter: null, route };
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), req.timeoutMs);
@@ -133,6 +149,7 @@ export function createSender(options: SenderOptions): Sender {
     const profile = oauth2.get(req.oauth2);
     if (profile === undefined) return failed(`oauth2: profile ${JSON.stringify(req.oauth2)} is not configured`);
     if (!urlAllowed(profile, req.url)) return failed(`oauth2: endpoint URL is not under an allow_urls prefix of profile ${JSON.stringify(profile.name)}`);
+    const { tokens } = net;
     const token = await tokens.token(profile);
     if ("error" in token) return failed(token.error);
     const first = await exchange(url, null, req, bearer(req.headers, token), client);
@@ -163,9 +180,19 @@ export function createSender(options: SenderOptions): Sender {
       if (profiles !== undefined) oauth2 = byName(profiles.oauth2);
       return clientTls.reload(profiles?.client_tls);
     },
+    configure(settings) {
+      policy = settings.policy;
+      if (settings.proxy === net.text) return;
+      // New keep-alive sessions for the new proxy; closing the old ones drops only their idle connections.
+      const old = net;
+      net = network(settings.proxy);
+      clientTls.setProxy(net.proxy);
+      old.session.close();
+      old.tokenSession.close();
+    },
     close() {
-      session.close();
-      tokenSession.close();
+      net.session.close();
+      net.tokenSession.close();
       clientTls.close();
     },
   };

@@ -1,4 +1,5 @@
 import type { Logger } from "../log";
+import type { Scope } from "../security/scopes";
 import type { Tx } from "../storage/types";
 
 /** RequestContext is what the front handler learned about a request before routing it. */
@@ -7,6 +8,8 @@ export interface RequestContext {
   readonly clientIp: string;
   /** apiKey is the configured key's name, for /v1 requests that passed auth. */
   readonly apiKey: string | null;
+  /** apiScopes are that key's scopes (SPEC §14); empty outside /v1. */
+  readonly apiScopes: readonly Scope[];
   /** rawBody is the body exactly as received, read once by the front handler. */
   readonly rawBody: Uint8Array;
   /** log carries request_id on every line about this request. */

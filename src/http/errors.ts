@@ -6,6 +6,7 @@ export const codeToStatus = {
   invalid_header: 400,
   unauthorized: 401,
   ip_not_allowed: 403,
+  insufficient_scope: 403,
   connector_mismatch: 403,
   cross_site_request: 403,
   invalid_signature: 401,

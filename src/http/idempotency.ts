@@ -7,8 +7,9 @@ const TTL_MS = 24 * 60 * 60 * 1000;
 // A request that has not finished within a minute is presumed dead (crash, restart) and may be retried.
 const LOCK_MS = 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-// These codes mean the request was refused before it ran; remembering them would pin a typo for 24 h.
-const NOT_EXECUTED = new Set(["invalid_request", "invalid_json", "invalid_query", "invalid_header", "payload_too_large"]);
+// These codes mean the request was refused before it ran; remembering them would pin a typo for 24 h,
+// or (insufficient_scope) keep refusing the key's retry after its scopes were widened.
+const NOT_EXECUTED = new Set(["invalid_request", "invalid_json", "invalid_query", "invalid_header", "payload_too_large", "insufficient_scope"]);
 
 /** withIdempotency runs `run` at most once per (scope, key) and replays its stored answer for 24 h (SPEC §3). */
 export async function withIdempotency(

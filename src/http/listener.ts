@@ -15,8 +15,8 @@ export interface TlsFiles {
 export interface Listener {
   readonly port: number;
   readonly scheme: "http" | "https";
-  /** reloadTls swaps in the certificate files' current contents without dropping connections. */
-  reloadTls(): Promise<"reloaded" | "no_tls">;
+  /** reloadTls swaps in the certificate files' current contents (or `files`, new paths) without dropping connections. */
+  reloadTls(files?: TlsFiles): Promise<"reloaded" | "no_tls">;
   stop(): Promise<void>;
 }
 
@@ -26,13 +26,14 @@ export interface Listener {
  * (Bun's server.reload() cannot change TLS). A plain probe bind first keeps a second hookd from
  * silently sharing the port through that option.
  */
-export function startListener(host: string, port: number, tls: TlsFiles | null, http: HttpHandler, log: Logger): Listener {
-  const bind = (p: number) =>
+export function startListener(host: string, port: number, initialTls: TlsFiles | null, http: HttpHandler, log: Logger): Listener {
+  let tls = initialTls;
+  const bind = (p: number, files: TlsFiles | null) =>
     Bun.serve({
       hostname: host,
       port: p,
-      reusePort: tls !== null,
-      tls: tls ? { cert: Bun.file(tls.cert), key: Bun.file(tls.key) } : undefined,
+      reusePort: files !== null,
+      tls: files ? { cert: Bun.file(files.cert), key: Bun.file(files.key) } : undefined,
       // The front handler enforces max_body itself (Content-Length first, then while streaming) so the
       // 413 carries the error envelope and X-Request-ID; Bun's own limit would answer a bare 413.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
@@ -40,21 +41,23 @@ export function startListener(host: string, port: number, tls: TlsFiles | null, 
       error: (error) => errorResponse(toApiError(error), ""),
     });
   if (tls !== null && port !== 0) Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
-  let current: Server<undefined> = bind(port);
+  let current: Server<undefined> = bind(port, tls);
   const boundPort = current.port ?? port;
   return {
     port: boundPort,
     scheme: tls ? "https" : "http",
-    async reloadTls() {
+    async reloadTls(files) {
       if (tls === null) return "no_tls";
+      const wanted = files ?? tls;
       // A problem is explained by file and in words; the old certificate keeps serving.
-      const problem = tlsFilesProblem(tls.cert, tls.key);
+      const problem = tlsFilesProblem(wanted.cert, wanted.key);
       if (problem !== null) throw new Error(problem);
-      const next = bind(boundPort);
+      const next = bind(boundPort, wanted);
+      tls = wanted;
       const old = current;
       current = next;
       await old.stop(false);
-      log.info("TLS certificate reloaded", { cert: tls.cert });
+      log.info("TLS certificate reloaded", { cert: wanted.cert });
       return "reloaded";
     },
     async stop() {

@@ -30,3 +30,23 @@ export function allowedMethods(routes: readonly RouteEntry[], pathname: string):
   }
   return [...methods].sort();
 }
+
+/**
+ * matchedPattern is the pattern of the route that answers `method` on `pathname` ("/v1/webhooks/:id"),
+ * or null. Like the router, a fixed segment beats a parameter at the same place; HEAD is answered by GET.
+ */
+export function matchedPattern(routes: readonly RouteEntry[], method: string, pathname: string): string | null {
+  const split = (p: string) => (p.length > 1 ? p.replace(/\/$/, "") : p).split("/");
+  const path = split(pathname);
+  const wanted = method === "HEAD" ? "GET" : method;
+  let best: { pattern: string; rank: string } | null = null;
+  for (const route of routes) {
+    if (route.method !== wanted) continue;
+    const pattern = split(route.path);
+    if (!segmentsMatch(pattern, path)) continue;
+    // "0" for a fixed segment, "1" for a parameter: the smallest rank is the most specific route.
+    const rank = pattern.map((segment) => (segment.startsWith(":") || segment === "*" ? "1" : "0")).join("");
+    if (best === null || rank < best.rank) best = { pattern: route.path, rank };
+  }
+  return best?.pattern ?? null;
+}

@@ -16,13 +16,19 @@ import { type AuthResult, verifyHmac, verifyStandardWebhooks, verifyToken } from
 import { readBodyLimited } from "../http/body";
 import type { Prefilter } from "../routing/prefilter";
 
-/** InboundDeps is what the receiver needs: the configured sources and the durable accept path. */
+/** InboundSettings are the reloadable settings one inbound request is checked against. */
+export interface InboundSettings {
+  readonly sources: ReadonlyMap<string, Source>;
+  readonly catalogue: EventCatalogue;
+}
+
+/** InboundDeps is what the receiver needs: the configured sources (as of now: SIGHUP reloads them) and the durable accept path. */
 export interface InboundDeps {
-  readonly sources: readonly Source[];
+  /** settings gives the sources and catalogue in force; a request takes them once, at its start. */
+  readonly settings: () => InboundSettings;
   readonly storage: Storage;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly catalogue: EventCatalogue;
   readonly maxBody: number;
   /** prefilter evaluates endpoint filters on the event before it is stored (SPEC §10). */
   readonly prefilter: Prefilter;
@@ -37,7 +43,6 @@ const invalidBody = (message: string, details: ErrorDetail[]) => new ApiError("i
 
 /** createInboundReceiver answers POST /in/:source with the checks of SPEC §7, in its order. */
 export function createInboundReceiver(deps: InboundDeps) {
-  const sources = new Map(deps.sources.map((s) => [s.id, s]));
   const budget = new RejectionBudget();
 
   const authenticate = (source: Source, body: Uint8Array, headers: Headers): AuthResult => {
@@ -53,7 +58,7 @@ export function createInboundReceiver(deps: InboundDeps) {
     }
   };
 
-  const check = async (source: Source, request: Request, clientIp: string, received: { body?: Uint8Array }) => {
+  const check = async (source: Source, catalogue: EventCatalogue, request: Request, clientIp: string, received: { body?: Uint8Array }) => {
     if (source.allow_ips.size > 0 && !source.allow_ips.has(clientIp)) {
       throw new ApiError("ip_not_allowed", `client address ${clientIp} is not in this source's allow_ips`);
     }
@@ -108,7 +113,7 @@ export function createInboundReceiver(deps: InboundDeps) {
         { field, code: "reserved_event_type", message: `${JSON.stringify(checked.eventType)} is reserved: hookd.* events are published by hookd itself` },
       ]);
     }
-    if (!deps.catalogue.allowsType(checked.eventType)) {
+    if (!catalogue.allowsType(checked.eventType)) {
       const field = source.schema === "erp-event" ? "event_type" : source.event_type_field || "event_type";
       throw invalidBody("the event type is not in the catalogue", [
         { field, code: "unknown_event_type", message: `${JSON.stringify(checked.eventType)} is not in the [events] types catalogue` },
@@ -118,7 +123,9 @@ export function createInboundReceiver(deps: InboundDeps) {
   };
 
   return async (request: Request, sourceId: string, clientIp: string, log: Logger): Promise<Response> => {
-    const source = sources.get(sourceId);
+    // One snapshot for the whole request: a reload meanwhile never mixes an old source with a new catalogue.
+    const settings = deps.settings();
+    const source = settings.sources.get(sourceId);
     if (!source) {
       deps.onOutcome?.("_unknown", "unknown_source");
       throw new ApiError("unknown_source", `no inbound source ${JSON.stringify(sourceId.slice(0, 64))} is configured`);
@@ -147,7 +154,7 @@ export function createInboundReceiver(deps: InboundDeps) {
     let accepted: Awaited<ReturnType<typeof check>>;
     const received: { body?: Uint8Array } = {};
     try {
-      accepted = await check(source, request, clientIp, received);
+      accepted = await check(source, settings.catalogue, request, clientIp, received);
     } catch (error) {
       if (error instanceof ApiError) await reject(error, received.body);
       throw error;

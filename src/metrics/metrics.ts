@@ -10,6 +10,8 @@ export interface Metrics {
   eventStored(origin: EventOrigin): void;
   attemptMade(result: AttemptResult): void;
   groupCommitted(batchSize: number): void;
+  /** configReloaded counts a SIGHUP reload: "ok" (applied) or "invalid" (the running config stayed). */
+  configReloaded(result: "ok" | "invalid"): void;
   /** render is the text exposition for GET /metrics. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -51,6 +53,14 @@ export function createMetrics(storage: () => Storage, clock: Clock): Metrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [registry],
   });
+  const reloads = new Counter({
+    name: "hookd_config_reloads_total",
+    help: "Config reloads (SIGHUP) by result: ok (applied) or invalid (refused; the running config stayed).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  // Both series exist from the start, so an alert on `invalid` > 0 needs no absent() guard.
+  for (const result of ["ok", "invalid"] as const) reloads.inc({ result }, 0);
   new Gauge({
     name: "hookd_deliveries",
     help: "Deliveries by status, read from the database when scraped.",
@@ -80,6 +90,7 @@ export function createMetrics(storage: () => Storage, clock: Clock): Metrics {
       duration.observe(r.durationMs / 1000);
     },
     groupCommitted: (size) => batches.observe(size),
+    configReloaded: (result) => reloads.inc({ result }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };

@@ -4,11 +4,13 @@
 import { deliveriesView } from "./deliveries-view.js";
 import { type Json, type ViewDeps, badge, el, field, when } from "./dom.js";
 import { endpointsView } from "./endpoints-view.js";
+import { currentAbilities, forgetScopes, rememberScopes, SCOPES_HEADER } from "./key-scopes.js";
 import { eventDetail, eventsPage } from "./events-view.js";
 import { overviewPage } from "./overview.js";
 import { pagedTable } from "./paging.js";
 import { forgetDeep, readJson } from "./payload.js";
 import { filterFrom, undeliveredPage } from "./undelivered.js";
+import { auditFilterFrom, auditPage } from "./audit-view.js";
 
 const KEY = "hookd.apiKey";
 
@@ -32,8 +34,10 @@ async function api(method: string, path: string, body?: unknown): Promise<Json> 
   const headers: Record<string, string> = { authorization: `Bearer ${key ?? ""}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  rememberScopes(res.headers.get(SCOPES_HEADER));
   if (res.status === 401) {
     sessionStorage.removeItem(KEY);
+    forgetScopes();
     renderSignIn("Your API key was refused; sign in again.");
     throw new ApiFailure(401, "unauthorized");
   }
@@ -84,13 +88,16 @@ function renderSignIn(notice = ""): void {
         e.preventDefault();
         sessionStorage.setItem(KEY, input.value.trim());
         const res = await fetch("/v1/stats", { headers: { authorization: `Bearer ${input.value.trim()}` } });
-        if (!res.ok) {
+        // A key that may not read the stats (a publish-only key) is still a valid key: its 403 names its scopes.
+        const scopes = res.headers.get(SCOPES_HEADER);
+        if (!res.ok && !(res.status === 403 && scopes !== null)) {
           sessionStorage.removeItem(KEY);
           msg.textContent = res.status === 401 ? "That API key was not accepted." : `Sign-in failed (HTTP ${res.status}).`;
           msg.className = "message error";
           input.focus();
           return;
         }
+        rememberScopes(scopes);
         if (location.hash === "" || location.hash === "#") location.hash = "#/overview";
         route();
       },
@@ -99,7 +106,7 @@ function renderSignIn(notice = ""): void {
     el("button", { type: "submit" }, "Sign in"),
   );
   root.replaceChildren(
-    el("main", { class: "signin", id: "main" }, el("h1", {}, "hookd dashboard"), el("p", {}, "Sign in with an admin API key. It is kept in this tab only (sessionStorage)."), msg, form),
+    el("main", { class: "signin", id: "main" }, el("h1", {}, "hookd dashboard"), el("p", {}, "Sign in with an API key. It is kept in this tab only (sessionStorage); the dashboard shows what its scopes allow."), msg, form),
   );
   input.focus();
 }
@@ -112,6 +119,7 @@ const PAGES: [string, string][] = [
   ["#/undelivered", "Undelivered"],
   ["#/events", "Events"],
   ["#/inbound", "Inbound"],
+  ["#/audit", "Audit log"],
 ];
 
 function layout(current: string, title: string): HTMLElement {
@@ -119,10 +127,12 @@ function layout(current: string, title: string): HTMLElement {
   const nav = el(
     "nav",
     { "aria-label": "Main" },
-    el("ul", {}, ...PAGES.map(([href, label]) => el("li", {}, el("a", { href, ...(href === current ? { "aria-current": "page" } : {}) }, label)))),
+    el("ul", {}, ...shownPages().map(([href, label]) => el("li", {}, el("a", { href, ...(href === current ? { "aria-current": "page" } : {}) }, label)))),
   );
-  const signOut = el("button", { type: "button", class: "secondary", click: () => { sessionStorage.removeItem(KEY); renderSignIn(); } }, "Sign out");
-  root.replaceChildren(el("header", {}, el("span", { class: "brand" }, "hookd"), nav, signOut), main);
+  const signOut = el("button", { type: "button", class: "secondary", click: () => { sessionStorage.removeItem(KEY); forgetScopes(); renderSignIn(); } }, "Sign out");
+  const can = currentAbilities();
+  const scopeNote = can.read && !can.change ? el("span", { class: "key-scope", title: "This key has the read scope: it cannot change anything." }, "read-only key") : null;
+  root.replaceChildren(el("header", {}, el("span", { class: "brand" }, "hookd"), nav, scopeNote, signOut), main);
   messageBox = el("p", { class: "message", role: "status", "aria-live": "polite" });
   main.append(el("h1", {}, title), messageBox);
   document.title = `${title} · hookd`;
@@ -130,8 +140,24 @@ function layout(current: string, title: string): HTMLElement {
   return main;
 }
 
+/** shownPages are the pages the key may read: none for a publish-only key, no audit log without admin. */
+function shownPages(): [string, string][] {
+  const can = currentAbilities();
+  if (!can.read) return [];
+  return PAGES.filter(([href]) => href !== "#/audit" || can.audit);
+}
+
+/** publishOnlyPage is all a key that may only publish sees: there is nothing it may read. */
+function publishOnlyPage(): void {
+  const main = layout("", "Publish-only key");
+  main.append(
+    el("p", {}, "This key can only publish: POST /v1/events and the /v1/resources routes. It cannot read endpoints, deliveries, events or stats, so the dashboard has nothing to show for it."),
+    el("p", { class: "muted" }, "Sign out and sign in with a key that has the read or admin scope to use the dashboard."),
+  );
+}
+
 /** views is what the view modules borrow from this one. */
-const views: ViewDeps = { api, act, say, layout };
+const views: ViewDeps = { api, act, say, layout, can: currentAbilities };
 const showOverview = (): Promise<void> => overviewPage(views, showOverview);
 const { endpoints } = endpointsView(views);
 const { deliveries, deliveryDetail } = deliveriesView(views);
@@ -202,6 +228,12 @@ function route(): void {
   const [path, query = ""] = hash.slice(1).split("?");
   const params = new URLSearchParams(query);
   const parts = (path ?? "").split("/").filter((p) => p !== "").map(decodeURIComponent);
+  const can = currentAbilities();
+  if (can.publishOnly) return publishOnlyPage();
+  if (parts[0] === "audit" && !can.audit) {
+    location.hash = "#/overview";
+    return;
+  }
   let page: Promise<void>;
   if (parts[0] === "endpoints" && parts[1]) page = deliveries(parts[1], params.get("status") ?? "");
   else if (parts[0] === "endpoints") page = endpoints();
@@ -209,6 +241,7 @@ function route(): void {
   else if (parts[0] === "events" && parts[1]) page = eventDetail(views, parts[1]);
   else if (parts[0] === "events") page = eventsPage(views, params.get("type") ?? "");
   else if (parts[0] === "undelivered") page = undeliveredPage(views, filterFrom(params));
+  else if (parts[0] === "audit") page = auditPage(views, auditFilterFrom(params));
   else if (parts[0] === "inbound") page = inboundPage(params.get("source") ?? "", params.get("status") ?? "");
   else page = showOverview();
   void act(() => page);

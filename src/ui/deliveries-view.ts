@@ -7,7 +7,7 @@ import { pagedTable } from "./paging.js";
 import { payloadView } from "./payload.js";
 
 /** deliveriesView binds the pages to app.js's API call, error reporting and layout. */
-export function deliveriesView({ api, act, say, layout }: ViewDeps): {
+export function deliveriesView({ api, act, say, layout, can }: ViewDeps): {
   deliveries(webhookId: string, status: string): Promise<void>;
   deliveryDetail(id: string): Promise<void>;
 } {
@@ -49,7 +49,7 @@ export function deliveriesView({ api, act, say, layout }: ViewDeps): {
           d.last_status_code ?? "—",
           d.last_error ?? "",
           when(d.created_at),
-          d.status === "pending" ? "" : retryButton(d, () => deliveries(webhookId, status)),
+          d.status === "pending" || !can().change ? "" : retryButton(d, () => deliveries(webhookId, status)),
         ],
         empty: "No deliveries.",
       },
@@ -59,14 +59,14 @@ export function deliveriesView({ api, act, say, layout }: ViewDeps): {
     main.append(
       el("p", {}, "Endpoint ", el("strong", {}, w.url), " ", el("span", { class: "muted" }, w.id)),
       w.ordering === undefined ? "" : optionsView(w),
-      w.ordering === undefined ? "" : routingPanel(w, { api, act, say: (text) => say(text), reload: () => deliveries(webhookId, status), deliveries: first }),
+      w.ordering === undefined ? "" : routingPanel(w, { api, act, say: (text) => say(text), reload: () => deliveries(webhookId, status), deliveries: first, readOnly: !can().change }),
       el(
         "form",
         { "aria-label": "Filter", submit: (e: Event) => e.preventDefault() },
         field("status-filter", "Status", select),
         el("button", { type: "button", class: "secondary", click: () => act(() => deliveries(webhookId, select.value)) }, "Refresh"),
       ),
-      recover,
+      can().change ? recover : "",
       node,
     );
   }
@@ -114,7 +114,7 @@ export function deliveriesView({ api, act, say, layout }: ViewDeps): {
           ] as [string, Child][]
         ).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
       ),
-      d.status === "pending" ? el("p", { class: "muted" }, "Pending: the next attempt is scheduled.") : retryButton(d, () => deliveryDetail(id)),
+      d.status === "pending" ? el("p", { class: "muted" }, "Pending: the next attempt is scheduled.") : can().change ? retryButton(d, () => deliveryDetail(id)) : "",
       el("h2", {}, "Attempts"),
       d.attempt_history.length === 0
         ? el("p", {}, "No attempts yet.")

@@ -1,5 +1,6 @@
 // The dashboard's DOM helpers, shared by app.js and its view modules. A browser module served from
 // /ui/dom.js. Every value reaches the page as a text node or an attribute, never as markup.
+import type { Abilities } from "./key-scopes.js";
 
 export type Json = any;
 export type Child = Node | string | number | null | undefined | false;
@@ -61,4 +62,6 @@ export interface ViewDeps {
   say(text: string, error?: boolean): void;
   /** layout draws the header and navigation with `current` marked, and returns the emptied main element. */
   layout(current: string, title: string): HTMLElement;
+  /** can says what the signed-in key may do (its scopes): views leave out the actions it cannot take. */
+  can(): Abilities;
 }

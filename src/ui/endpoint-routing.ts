@@ -15,6 +15,8 @@ export interface RoutingDeps {
   reload(): Promise<void>;
   /** deliveries are the endpoint's recent deliveries shown on the page (their events come first in the preview list). */
   deliveries: readonly Json[];
+  /** readOnly: the key may not change the endpoint or run a preview (admin routes); the panel only shows the settings. */
+  readOnly?: boolean;
 }
 
 const make = el;
@@ -71,8 +73,29 @@ export function previewView(p: Json): HTMLElement {
   return list;
 }
 
+/** routingSettings shows the saved filter, transform and content type as text, for a key that may not edit them. */
+function routingSettings(w: Json): HTMLElement {
+  const shown = (text: string, none: string) => make("pre", {}, text === "" ? none : text);
+  return make(
+    "section",
+    { id: "endpoint-routing", "aria-labelledby": "routing-title" },
+    make("h2", { id: "routing-title" }, "Filter and transform"),
+    make(
+      "dl",
+      {},
+      make("dt", {}, "Filter"),
+      make("dd", {}, shown(filterText(w.filter), "(none: every event of the subscribed types)")),
+      make("dt", {}, "Transform"),
+      make("dd", {}, shown(w.transform ?? "", "(none: the event envelope is sent as is)")),
+      make("dt", {}, "Content type of string results"),
+      make("dd", {}, w.content_type ?? "text/plain; charset=utf-8 (default)"),
+    ),
+  );
+}
+
 /** routingPanel is the endpoint page's section: filter and transform editors saved with PATCH, and the preview. */
 export function routingPanel(w: Json, deps: RoutingDeps): HTMLElement {
+  if (deps.readOnly) return routingSettings(w);
   const filter = make("textarea", { rows: "6", placeholder: '{"source": "psft-payroll", "data.severity": {"$in": ["error", "critical"]}}' });
   filter.value = filterText(w.filter);
   const transform = make("textarea", { rows: "6", placeholder: '{"text": "Payroll batch " & data.batch & " failed: " & data.message}' });

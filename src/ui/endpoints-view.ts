@@ -11,7 +11,7 @@ export function parseEvents(text: string): string[] {
 }
 
 /** endpointsView binds the page to app.js's API call, error reporting and layout. */
-export function endpointsView({ api, act, say, layout }: ViewDeps): { endpoints(): Promise<void> } {
+export function endpointsView({ api, act, say, layout, can }: ViewDeps): { endpoints(): Promise<void> } {
   function showSecret(where: HTMLElement, id: string, secret: string, verb: string): void {
     const code = el("code", { id: "secret-value" }, secret);
     const copy = el(
@@ -81,7 +81,9 @@ export function endpointsView({ api, act, say, layout }: ViewDeps): { endpoints(
       el("button", { type: "submit" }, "Create endpoint"),
     );
     const list = el("div", { id: "endpoint-list" });
-    main.append(top, el("h2", {}, "New endpoint"), create, el("h2", {}, "Endpoints"), list);
+    // A key without the admin scope sees the list only: no form it could not submit.
+    if (can().change) main.append(top, el("h2", {}, "New endpoint"), create, el("h2", {}, "Endpoints"), list);
+    else main.append(top, el("h2", {}, "Endpoints"), list);
     await listEndpoints(list, top);
   }
 
@@ -90,10 +92,11 @@ export function endpointsView({ api, act, say, layout }: ViewDeps): { endpoints(
     const reload = () => listEndpoints(list, top);
     const cells = (w: Json): Child[] => {
       const label = w.description ? `${w.url} (${w.description})` : w.url;
-      const actions = el(
+      const deliveriesLink = el("a", { href: `#/endpoints/${encodeURIComponent(w.id)}` }, "Deliveries");
+      const actions = !can().change ? el("div", {}, deliveriesLink) : el(
         "div",
         {},
-        el("a", { href: `#/endpoints/${encodeURIComponent(w.id)}` }, "Deliveries"),
+        deliveriesLink,
         " ",
         el("button", { type: "button", class: "secondary", "aria-label": `Edit ${label}`, click: () => edit(editor, w, reload) }, "Edit"),
         el(

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 // Imported as text so `bun build --compile` embeds them in the executable: no files beside it.
 import css from "./style.css" with { type: "text" };
 import * as clientModule from "./client.ts" with { type: "text" };
+import * as auditModule from "./audit-view.ts" with { type: "text" };
 import * as chartDataModule from "./chart-data.ts" with { type: "text" };
 import * as chartsModule from "./charts.ts" with { type: "text" };
 import * as deliveriesModule from "./deliveries-view.ts" with { type: "text" };
@@ -9,6 +10,7 @@ import * as domModule from "./dom.ts" with { type: "text" };
 import * as optionsModule from "./endpoint-options.ts" with { type: "text" };
 import * as routingModule from "./endpoint-routing.ts" with { type: "text" };
 import * as endpointsModule from "./endpoints-view.ts" with { type: "text" };
+import * as keyScopesModule from "./key-scopes.ts" with { type: "text" };
 import * as eventsModule from "./events-view.ts" with { type: "text" };
 import * as overviewModule from "./overview.ts" with { type: "text" };
 import * as pagingModule from "./paging.ts" with { type: "text" };
@@ -47,6 +49,7 @@ const SHELL = `<!doctype html>
 // The browser modules by the name they import each other as (./name.js), each TypeScript source as text.
 const MODULES: Record<string, unknown> = {
   app: clientModule,
+  "audit-view": auditModule,
   "chart-data": chartDataModule,
   charts: chartsModule,
   "deliveries-view": deliveriesModule,
@@ -54,6 +57,7 @@ const MODULES: Record<string, unknown> = {
   "endpoint-options": optionsModule,
   "endpoint-routing": routingModule,
   "endpoints-view": endpointsModule,
+  "key-scopes": keyScopesModule,
   "events-view": eventsModule,
   overview: overviewModule,
   paging: pagingModule,

@@ -147,5 +147,6 @@ export async function undeliveredPage(deps: ViewDeps, f: UndeliveredFilter): Pro
     deps.api,
     deps.act,
   );
-  main.append(filters, replay, el("h2", {}, "Deliveries"), node);
+  // Bulk replay changes deliveries: only for a key with the admin scope.
+  main.append(filters, deps.can().change ? replay : "", el("h2", {}, "Deliveries"), node);
 }

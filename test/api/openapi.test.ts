@@ -107,7 +107,7 @@ describe("/openapi.json", () => {
   test("query parameters are typed: limit an integer 1-500 (default 50), cursor a string, status an enum", () => {
     const lists = operations.filter(([, , op]) => op.parameters?.some((p) => p.in === "query" && p.name === "limit"));
     expect(lists.map(([m, p]) => `${m} ${p}`).sort()).toEqual(
-      ["GET /v1/deliveries", "GET /v1/events", "GET /v1/inbound", "GET /v1/resources", "GET /v1/webhooks", "GET /v1/webhooks/{id}/deliveries"],
+      ["GET /v1/audit", "GET /v1/deliveries", "GET /v1/events", "GET /v1/inbound", "GET /v1/resources", "GET /v1/webhooks", "GET /v1/webhooks/{id}/deliveries"],
     );
     for (const [, , op] of lists) {
       const param = (name: string) => op.parameters!.find((p) => p.in === "query" && p.name === name)!;
@@ -180,6 +180,8 @@ describe("/openapi.json", () => {
     await waitFor(() => server.app.scheduler.idle, 5000, "the retry settled");
     await conform("POST", "/v1/webhooks/{id}/test", await server.api("POST", `/v1/webhooks/${id}/test`));
     await conform("POST", "/v1/webhooks/{id}/recover", await server.api("POST", `/v1/webhooks/${id}/recover`, { since: "2026-01-01T00:00:00Z" }));
+    await conform("GET", "/v1/audit", await server.api("GET", "/v1/audit"));
+    await conform("GET", "/v1/audit", await server.api("GET", "/v1/audit?since=yesterday"));
     const preview = (body: unknown) => server.api("POST", `/v1/webhooks/${id}/preview`, body);
     await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event_id: events.body.data[0].id }));
     await conform("POST", "/v1/webhooks/{id}/preview", await preview({ event: { type: "erp.manual", data: { a: 1 } } }));

@@ -71,7 +71,7 @@ describe("hookd cleanup", () => {
     await h.api("POST", "/v1/events", { type: "x.y", data: {} });
     const result = await runCli(["cleanup", "--config", join(site.dir, "hookd.toml")]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe("removed 0 deliveries, 0 events, 0 inbound requests, 0 idempotency keys, 0 rate-limit windows\n");
+    expect(result.stdout).toBe("removed 0 deliveries, 0 events, 0 inbound requests, 0 idempotency keys, 0 rate-limit windows, 0 audit log entries\n");
     expect((await h.api("GET", "/v1/events")).body.data).toHaveLength(1);
   });
 

@@ -30,8 +30,8 @@ test.each([
 
 // Every browser module of ours (uplot.js is the chart library, served as published).
 const OWN_MODULES = [
-  "app", "chart-data", "charts", "deliveries-view", "dom", "endpoint-options", "endpoint-routing", "endpoints-view", "events-view",
-  "overview", "paging", "payload", "undelivered",
+  "app", "audit-view", "chart-data", "charts", "deliveries-view", "dom", "endpoint-options", "endpoint-routing", "endpoints-view", "events-view",
+  "key-scopes", "overview", "paging", "payload", "undelivered",
 ];
 
 test("GET / redirects to the dashboard", async () => {

@@ -157,7 +157,7 @@ describe("loadConfig defaults", () => {
     expect(c.delivery.disable_after).toBe(432_000_000);
     expect(c.delivery.user_agent).toBe("hookd/dev");
     expect(c.delivery.proxy).toBe("");
-    expect(c.retention).toEqual({ deliveries: 2_592_000_000, events: 2_592_000_000, inbound: 2_592_000_000, cleanup_cron: "0 3 * * *" });
+    expect(c.retention).toEqual({ deliveries: 2_592_000_000, events: 2_592_000_000, inbound: 2_592_000_000, audit: 31_536_000_000, cleanup_cron: "0 3 * * *" });
     expect(c.log.level).toBe("info");
     expect(c.sources).toEqual([]);
   });
@@ -247,6 +247,7 @@ describe("loadConfig mistakes", () => {
     ["a plain key pasted as hash is not echoed", `[api]\nkeys = [{ name = "ops", hash = "PLAINTEXTAPIKEY-secret-123" }]`, {}, "api.keys[0].hash", expect.not.stringContaining("PLAINTEXT")],
     ["uppercase key hash", `[api]\nkeys = [{ name = "ops", hash = "${HASH.toUpperCase().replace("SHA256", "sha256")}" }]`, {}, "api.keys[0].hash", expect.stringContaining("lowercase")],
     ["missing key name", `[api]\nkeys = [{ hash = "${HASH}" }]`, {}, "api.keys[0].name", "is required"],
+    ["reserved key name", `[api]\nkeys = [{ name = "sighup", hash = "${HASH}" }]`, {}, "api.keys[0].name", '"sighup" is reserved: the audit log records config reloads under "sighup"'],
     ["duplicate key name", `[api]\nkeys = [{ name = "ops", hash = "${HASH}" }, { name = "ops", hash = "${HASH}" }]`, {}, "api.keys[1].name", 'duplicate "ops" (also api.keys[0].name)'],
     ["bad event type", `[events]\ntypes = ["payroll"]`, {}, "events.types[0]", expect.stringContaining('"payroll" is not an event type')],
     ["long event type", `[events]\ntypes = ["a.${"b".repeat(127)}"]`, {}, "events.types[0]", expect.stringContaining("at most 128")],
@@ -408,8 +409,8 @@ describe("loadConfig secrets", () => {
   it("hashes key_env the way `hookd hash-key` does and lists it after the configured keys", () => {
     const c = loadConfig(`[api]\nkeys = [{ name = "ops", hash = "${HASH}" }]\nkey_env = "HOOKD_API_KEY"`, { HOOKD_API_KEY: "plain-key-123456" });
     expect(c.api.keys).toEqual([
-      { name: "ops", hash: HASH },
-      { name: "env:HOOKD_API_KEY", hash: hashApiKey("plain-key-123456") },
+      { name: "ops", hash: HASH, scopes: ["admin"] },
+      { name: "env:HOOKD_API_KEY", hash: hashApiKey("plain-key-123456"), scopes: ["admin"] },
     ]);
   });
 
@@ -459,7 +460,7 @@ allow_ips = ["10.20.0.0/16"]
 
   it("masks secrets and shortens key hashes", () => {
     expect(out).toContain(`secret = "${MASK}"`);
-    expect(out).toContain(`{ name = "ops", hash = "sha256:abababab…" }`);
+    expect(out).toContain(`{ name = "ops", hash = "sha256:abababab…", scopes = ["admin"] }`);
     expect(out).toContain(`proxy = "http://${MASK}@proxy.internal:3128/"`);
     expect(out).toContain('rate_limit = "50000/1d"');
     expect(out).toContain('allow_ips = ["10.20.0.0/16"]');

@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { systemClock } from "../../src/clock";
+import { LiveConfig } from "../../src/config/live";
+import { loadConfig } from "../../src/config/load";
 import { adminGate, isAdminPath } from "../../src/http/admin-gate";
+import { buildHttp } from "../../src/http/server";
+import { silentLogger } from "../../src/log";
+import type { IdempotencyStore } from "../../src/storage/types";
 import { ApiError, isServerFault } from "../../src/http/errors";
 import { assertJson, jsonDepth, jsonGate } from "../../src/http/json-gate";
 import { idempotencyScope } from "../../src/http/idempotency-wiring";
@@ -44,14 +51,14 @@ describe("adminGate", () => {
 
   test("returns the key's name for a valid Bearer key", () => {
     const gate = adminGate({ apiKeys: keys, apiAllowIps: ipSetOf([]) });
-    expect(gate.admit(request(`Bearer ${KEY}`), "203.0.113.9")).toBe("ops");
+    expect(gate.admit(request(`Bearer ${KEY}`), "203.0.113.9").name).toBe("ops");
   });
 
   test("checks allow_ips before the key: an outside caller gets 403 even with the right key", () => {
     const gate = adminGate({ apiKeys: keys, apiAllowIps: ipSetOf(["10.0.0.0/8"]) });
     const error = thrown(() => gate.admit(request(`Bearer ${KEY}`), "203.0.113.9"));
     expect([error.status, error.code, error.message]).toEqual([403, "ip_not_allowed", "client address 203.0.113.9 is not in [api] allow_ips"]);
-    expect(gate.admit(request(`Bearer ${KEY}`), "10.1.2.3")).toBe("ops");
+    expect(gate.admit(request(`Bearer ${KEY}`), "10.1.2.3").name).toBe("ops");
   });
 
   test("a missing or wrong key is 401 with WWW-Authenticate", () => {
@@ -132,5 +139,42 @@ describe("isServerFault", () => {
     ["unauthorized", false],
   ] as const)("%s → %p", (code, fault) => {
     expect(isServerFault(new ApiError(code, "x"))).toBe(fault);
+  });
+});
+
+describe("front handler with a reloaded config", () => {
+  const OTHER = "k-fedcba9876543210";
+  const config = (key: string, maxEndpoints: number) =>
+    loadConfig(`[api]\nkeys = [{ name = "k", hash = "${hashApiKey(key)}" }]\n[delivery]\nmax_endpoints = ${maxEndpoints}\n`, {});
+
+  test("a request keeps the settings it started with; the next one gets the new keys and limits", async () => {
+    const live = new LiveConfig(config(KEY, 10));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // A route that reads the request's snapshot before and after waiting, as a route reading deps.maxEndpoints twice would.
+    const route = new Elysia().get("/v1/probe", async () => {
+      const first = live.snapshot().config.delivery.max_endpoints;
+      await held;
+      return { first, second: live.snapshot().config.delivery.max_endpoints };
+    });
+    const http = buildHttp({
+      idempotency: {} as IdempotencyStore,
+      clock: systemClock,
+      log: silentLogger,
+      version: "test",
+      live,
+      maxBody: 1024,
+      maxInflightBody: 4096,
+      routes: [route],
+      inbound: () => Promise.reject(new Error("no inbound here")),
+      scopeRefusal: () => null,
+    });
+    const get = (key: string) => http.handle(new Request("http://hookd.test/v1/probe", { headers: { authorization: `Bearer ${key}` } }), "127.0.0.1");
+    const inFlight = get(KEY);
+    live.swap(config(OTHER, 20));
+    release();
+    expect(await (await inFlight).json()).toEqual({ first: 10, second: 10 });
+    expect((await get(KEY)).status).toBe(401);
+    expect(await (await get(OTHER)).json()).toEqual({ first: 20, second: 20 });
   });
 });

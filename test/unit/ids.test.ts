@@ -21,7 +21,7 @@ describe("encodeBase32", () => {
 });
 
 describe("newId", () => {
-  test.each(["wh", "evt", "res", "dlv", "att", "in"] as IdPrefix[])("%s ids carry their prefix and pass isId", (prefix) => {
+  test.each(["wh", "evt", "res", "dlv", "att", "in", "aud"] as IdPrefix[])("%s ids carry their prefix and pass isId", (prefix) => {
     const id = newId(prefix);
     expect(id.startsWith(`${prefix}_`)).toBe(true);
     expect(id).toHaveLength(prefix.length + 1 + 26);
