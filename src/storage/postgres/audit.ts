@@ -1,17 +1,10 @@
-import type { AuditChange, AuditEntry, AuditQuery } from "../audit-types";
+import type { AuditEntry, AuditQuery } from "../audit-types";
+import { type AuditRow, auditFromRow as fromRow } from "../audit-row";
 import { type Db, one, rows, run } from "./client";
 
 type Arg = string | number;
 
-interface AuditRow extends Omit<AuditEntry, "changes"> {
-  changes: string;
-}
-
 const COLUMNS = "a.id, a.time, a.key, a.client_ip, a.request_id, a.method, a.path, a.target_id, a.changes";
-
-function fromRow(row: AuditRow): AuditEntry {
-  return { ...row, changes: JSON.parse(row.changes) as Record<string, AuditChange> };
-}
 
 /**
  * auditListSql is one page's statement over migration 006's indexes (target_id or key first, then

@@ -1,17 +1,10 @@
 import type { Database } from "bun:sqlite";
-import type { AuditChange, AuditEntry, AuditQuery } from "../audit-types";
+import type { AuditEntry, AuditQuery } from "../audit-types";
+import { type AuditRow, auditFromRow as fromRow } from "../audit-row";
 
 type Arg = string | number;
 
-interface AuditRow extends Omit<AuditEntry, "changes"> {
-  changes: string;
-}
-
 const COLUMNS = "id, time, key, client_ip, request_id, method, path, target_id, changes";
-
-function fromRow(row: AuditRow): AuditEntry {
-  return { ...row, changes: JSON.parse(row.changes) as Record<string, AuditChange> };
-}
 
 /**
  * auditIndex names the index a listing reads (migration 013): the one that starts with the filter's
