@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { GroupCommit } from "../../src/storage/sqlite/group-commit";
@@ -14,6 +15,15 @@ function setup() {
 const count = (db: Database, table: string) => db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n;
 
 describe("GroupCommit", () => {
+  test("each operation runs in its own caller's async context, though one batch runs them all", async () => {
+    const { commits, batches } = setup();
+    // As a request's config snapshot is bound (src/config/live.ts): an op must not see the batch starter's.
+    const requestScope = new AsyncLocalStorage<string>();
+    const seen = await Promise.all(["first", "second", "third"].map((name) => requestScope.run(name, () => commits.run(() => requestScope.getStore()))));
+    expect(seen).toEqual(["first", "second", "third"]);
+    expect(batches).toEqual([3]);
+  });
+
   test("operations queued in one turn share one commit and each gets its own result", async () => {
     const { db, commits, batches } = setup();
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => commits.run(() => db.run("INSERT INTO t (n) VALUES (?)", [i]).changes + i)));

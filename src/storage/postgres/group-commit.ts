@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import type { SQL, TransactionSQL } from "bun";
 import { StorageUnavailableError } from "../types";
 import type { Db } from "./client";
@@ -53,7 +54,9 @@ export class GroupCommit {
   run<T>(op: WriteOp<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StorageUnavailableError("storage is closed (hookd is stopping)"));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op: op as WriteOp<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      // Bound to the caller's async context: a batch runs every op from whichever caller started it, and
+      // an op reading per-request state (the request's config snapshot) must see its own caller's.
+      this.queue.push({ op: AsyncResource.bind(op) as WriteOp<unknown>, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
