@@ -262,9 +262,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       scheduler.wake();
       metrics.configReloaded("ok");
       log.info("config reloaded", { changed: diff.applied, restart_needed: diff.restart });
-      // As at start: an edit that loosens a protection (or closes the admin API) says so.
-      if (diff.applied.length > 0) for (const warning of riskySettings(next)) log.warn(warning.msg, { setting: warning.setting });
+      // As at start: an edit that loosens a protection (or closes the admin API) says so, once: a warning
+      // the running config already gave is not repeated on every reload.
+      const warnedBefore = new Set(riskySettings(running).map((w) => w.msg));
+      for (const warning of riskySettings(next)) if (!warnedBefore.has(warning.msg)) log.warn(warning.msg, { setting: warning.setting });
       await rereadFiles(next);
+      // A reload that changed nothing that applies (an unchanged file, only restart keys) changed nothing to audit.
+      if (diff.applied.length === 0) return "ok";
       try {
         await storage.audit.record({
           id: newId("aud"), time: clock.now(), key: "sighup", client_ip: null, request_id: null,

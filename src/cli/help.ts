@@ -21,13 +21,17 @@ Usage:
 Config: --config PATH, else ./hookd.toml, else /etc/hookd/hookd.toml.
   Every key and its default is documented in config.example.toml.
   [storage] path = SQLite (default); [storage] url or url_env = PostgreSQL, any number of nodes.
+  SIGHUP (systemctl reload hookd) re-reads the file and applies it live: sources, keys, allowlists,
+  [events], [delivery], [alerts], [retention], [log], TLS files. An invalid file changes nothing
+  (each error is logged with its key path); listen and [storage] need a restart.
 
 Add an admin API key:
   printf %s "$(openssl rand -hex 32)" | tee key.txt | hookd hash-key
   then in the config:  [api] keys = [ { name = "ops", hash = "sha256:…", scopes = ["admin"] } ]
+  and call the API with:  Authorization: Bearer <the key>
   scopes (default ["admin"]): "read" = every GET under /v1 but /v1/audit; "publish" = POST /v1/events
   and /v1/resources; "admin" = everything. A key outside its scopes gets 403 insufficient_scope.
-  and call the API with:  Authorization: Bearer <the key>
+  Every change made with a key is in the audit log: GET /v1/audit (admin keys; [retention] audit).
 
 Logs: one JSON object per line on stdout; [log] level sets how much.
 

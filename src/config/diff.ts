@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { IpSet } from "../net/cidr";
 import { formatDuration, formatRateLimit, formatSize } from "./duration";
 import { MASK } from "./render";
@@ -38,16 +39,19 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
   const applied: string[] = [];
   const restart: string[] = [];
   const changes: Record<string, ConfigChange> = {};
+  // A node_id left to its default (host name + ":" + port) follows `listen`: only `listen` is worth a warning then.
+  const derivedNodeIds = before.server.node_id === defaultNodeId(before) && after.server.node_id === defaultNodeId(after);
   for (const path of new Set([...old.keys(), ...next.keys()])) {
     const a = old.get(path);
     const b = next.get(path);
     if (a !== undefined && b !== undefined && a.compare === b.compare) continue;
+    if (path === "server.node_id" && derivedNodeIds) continue;
     if (needsRestart(path, tlsToggled)) {
       restart.push(path);
       continue;
     }
     applied.push(path);
-    changes[path] = { before: a?.shown ?? null, after: b?.shown ?? null };
+    changes[path] = a !== undefined && b !== undefined ? narrowed(a, b) : { before: a?.shown ?? null, after: b?.shown ?? null };
   }
   return { applied, restart, changes };
 }
@@ -70,12 +74,52 @@ export function keepRestartValues(running: Config, next: Config): Config {
   });
 }
 
-type Entry = { compare: string; shown: unknown };
+type Entry = { compare: string; raw: unknown; shown: unknown };
+
+const defaultNodeId = (c: Config) => `${hostname()}:${c.server.listen.port}`;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const named = (v: unknown): v is { name: string }[] => Array.isArray(v) && v.every((item) => isRecord(item) && typeof item.name === "string");
+
+/**
+ * narrowed is a changed object's fields that differ (a list of named objects: the entries that differ,
+ * by name, each with its name and differing fields). Without it a changed secret would read
+ * "********" before and after among identical fields, and an auditor could not tell what changed.
+ */
+function narrowed(a: Entry, b: Entry): ConfigChange {
+  if (isRecord(a.raw) && isRecord(b.raw) && isRecord(a.shown) && isRecord(b.shown)) {
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    for (const key of new Set([...Object.keys(a.raw), ...Object.keys(b.raw)])) {
+      if (JSON.stringify(a.raw[key]) === JSON.stringify(b.raw[key])) continue;
+      before[key] = a.shown[key] ?? null;
+      after[key] = b.shown[key] ?? null;
+    }
+    return { before, after };
+  }
+  if (named(a.raw) && named(b.raw) && named(a.shown) && named(b.shown)) {
+    const before: unknown[] = [];
+    const after: unknown[] = [];
+    const rawOf = (list: { name: string }[], name: string) => list.find((item) => item.name === name);
+    for (const name of new Set([...a.raw.map((k) => k.name), ...b.raw.map((k) => k.name)])) {
+      const was = rawOf(a.raw, name);
+      const is = rawOf(b.raw, name);
+      if (JSON.stringify(was) === JSON.stringify(is)) continue;
+      const change = narrowed(
+        { compare: "", raw: was ?? null, shown: rawOf(a.shown, name) ?? null },
+        { compare: "", raw: is ?? null, shown: rawOf(b.shown, name) ?? null },
+      );
+      if (was !== undefined) before.push(is === undefined ? change.before : { name, ...(change.before as object) });
+      if (is !== undefined) after.push(was === undefined ? change.after : { name, ...(change.after as object) });
+    }
+    return { before, after };
+  }
+  return { before: a.shown, after: b.shown };
+}
 
 /** flatten turns a config into key path → value; `compare` includes secrets (never shown), `shown` masks them. */
 function flatten(c: Config): Map<string, Entry> {
   const out = new Map<string, Entry>();
-  const put = (path: string, value: unknown, shown: unknown = value) => out.set(path, { compare: JSON.stringify(value), shown });
+  const put = (path: string, value: unknown, shown: unknown = value) => out.set(path, { compare: JSON.stringify(value), raw: value, shown });
   const masked = (secret: string) => (secret === "" ? "" : MASK);
   const { server, storage, api, delivery, alerts, retention } = c;
   put("server.listen", formatListen(server.listen));

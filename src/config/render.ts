@@ -57,6 +57,7 @@ export function renderEffectiveConfig(config: Config): string {
       ["deliveries", str(formatDuration(retention.deliveries))],
       ["events", str(formatDuration(retention.events))],
       ["inbound", str(formatDuration(retention.inbound))],
+      ["audit", str(formatDuration(retention.audit))],
       ["cleanup_cron", str(retention.cleanup_cron)],
     ]),
     table("[log]", [["level", str(log.level)]]),

@@ -36,7 +36,14 @@ export function appShell(settings: AppShellSettings, routes: readonly AnyElysia[
         documentation: {
           info: { title: "hookd", version: settings.version, description: "Self-hosted webhook hub: admin API and inbound receiver" },
           components: {
-            securitySchemes: { apiKey: { type: "http", scheme: "bearer" } },
+            securitySchemes: {
+              apiKey: {
+                type: "http",
+                scheme: "bearer",
+                description:
+                  'An [api] keys entry. Its scopes (read, publish, admin) decide which routes it may use: outside them, 403 insufficient_scope. Every answer to a valid key carries X-Hookd-Key-Scopes, e.g. "read,publish".',
+              },
+            },
             schemas: { Error: ERROR_ENVELOPE_SCHEMA as never },
           },
           security: [{ apiKey: [] }],

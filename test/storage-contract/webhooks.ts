@@ -39,6 +39,16 @@ export function webhooksContract(f: Fixture): void {
       expect(await f.s.deliveries.nextWakeAt(10)).toBeNull();
     });
 
+    test("deleting an endpoint drops its credentials: secret, previous secret and headers", async () => {
+      const w = await addWebhook(f, { headers: { Authorization: "Bearer contract-header-token" } });
+      await f.s.webhooks.rotateSecret(w.id, "whsec_Y29udHJhY3Qtcm90YXRlZC1zZWNyZXQtdmFsdWU=", f.clock.now() + 86_400_000, f.clock.now());
+      expect(await f.s.webhooks.remove(w.id, f.clock.now())).toBe(true);
+      const gone = await f.s.webhooks.getAny(w.id);
+      expect(gone).toMatchObject({ id: w.id, deleted: true, secret: "", headers: null });
+      expect(JSON.stringify(gone)).not.toContain("contract-header-token");
+      expect(JSON.stringify(gone)).not.toContain(w.secret);
+    });
+
     test("a deleted endpoint is hidden from get and list but its history stays readable", async () => {
       const w = await addWebhook(f);
       const { deliveryIds } = await publish(f);
@@ -46,7 +56,7 @@ export function webhooksContract(f: Fixture): void {
       expect(await f.s.webhooks.remove(w.id, f.clock.now())).toBe(false);
       expect(await f.s.webhooks.get(w.id)).toBeNull();
       expect(await f.s.webhooks.list({ limit: 10 })).toEqual([]);
-      expect(await f.s.webhooks.getAny(w.id)).toMatchObject({ id: w.id, deleted: true });
+      expect(await f.s.webhooks.getAny(w.id)).toMatchObject({ id: w.id, url: w.url, deleted: true });
       expect((await f.s.deliveries.listForWebhook(w.id, { limit: 10 })).map((d) => d.id)).toEqual(deliveryIds);
     });
 

@@ -61,9 +61,41 @@ describe("diffConfig", () => {
     const diff = diffConfig(base, next);
     const text = JSON.stringify(diff);
     for (const secret of ["inline-secret-one", "inline-secret-two", "proxy-pw", HASH_A.slice(7), HASH_B.slice(7)]) expect(text).not.toContain(secret);
-    expect(diff.changes["sources[erp]"]).toMatchObject({ before: { id: "erp", secret: MASK }, after: { id: "erp", secret: MASK } });
-    expect(diff.changes["api.keys"]).toEqual({ before: [{ name: "ops", hash: MASK, scopes: ["admin"] }], after: [{ name: "ops", hash: MASK, scopes: ["admin"] }] });
+    // Only what changed is shown, so a changed secret reads as just that: the secret field, masked on both sides.
+    expect(diff.changes["sources[erp]"]).toEqual({ before: { secret: MASK }, after: { secret: MASK } });
+    expect(diff.changes["api.keys"]).toEqual({ before: [{ name: "ops", hash: MASK }], after: [{ name: "ops", hash: MASK }] });
     expect(diff.changes["delivery.proxy"]).toEqual({ before: "", after: MASK });
+  });
+
+  test.each([
+    [
+      "a source's allow_ips: that field only",
+      BASE.replace('auth = "hmac"', 'auth = "hmac"\nallow_ips = ["10.0.0.0/8"]'),
+      "sources[erp]",
+      { before: { allow_ips: [] }, after: { allow_ips: ["10.0.0.0/8"] } },
+    ],
+    [
+      "a key added beside an unchanged one: the new key only, whole",
+      BASE.replace(`"${HASH_A}" }]`, `"${HASH_A}" }, { name = "ci", hash = "${HASH_B}", scopes = ["read"] }]`),
+      "api.keys",
+      { before: [], after: [{ name: "ci", hash: MASK, scopes: ["read"] }] },
+    ],
+    [
+      "a key's scopes narrowed: its name and scopes",
+      BASE.replace(`"${HASH_A}" }]`, `"${HASH_A}", scopes = ["read"] }]`),
+      "api.keys",
+      { before: [{ name: "ops", scopes: ["admin"] }], after: [{ name: "ops", scopes: ["read"] }] },
+    ],
+  ])("a changed entry shows only what changed: %s", (_name, toml, path, expected) => {
+    expect(diffConfig(base, load(toml)).changes[path]).toEqual(expected);
+  });
+
+  test("a node_id left to its default follows listen: only server.listen needs a restart", () => {
+    const unnamed = load(BASE.replace('node_id = "n1"\n', ""));
+    const moved = diffConfig(unnamed, load(BASE.replace('node_id = "n1"\n', "").replace("8080", "9999")));
+    expect(moved.restart).toEqual(["server.listen"]);
+    // A node_id set by hand is the operator's, and changing it needs a restart like listen.
+    expect(diffConfig(base, load(BASE.replace('"n1"', '"n2"').replace("8080", "9999"))).restart).toEqual(["server.listen", "server.node_id"]);
   });
 
   test("an added or removed entry has null on the other side", () => {

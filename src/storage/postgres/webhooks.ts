@@ -137,7 +137,13 @@ export function webhookWrites(invalidate: () => void, alerts: AlertRows) {
       return next;
     },
     async remove(db: Db, after: AfterCommit, id: string, now: number): Promise<boolean> {
-      const deleted = await one<{ url: string }>(db, "UPDATE webhooks SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL RETURNING url", [now, id]);
+      // The row stays for the delivery history; its credentials go, since nothing will be signed or sent again.
+      const deleted = await one<{ url: string }>(
+        db,
+        `UPDATE webhooks SET deleted_at = $1, updated_at = $1, secret = '', previous_secret = NULL, previous_secret_until = NULL, headers = NULL
+         WHERE id = $2 AND deleted_at IS NULL RETURNING url`,
+        [now, id],
+      );
       if (!deleted) return false;
       const expired = await run(db, EXPIRE_UNFINISHED, ["endpoint_deleted", now, id]);
       await queueRows(db).close(id);

@@ -77,7 +77,9 @@ export function webhookWrites(db: Database, queue: QueueRows, invalidate: () => 
      WHERE id = ?`,
   );
   const markDeleted = db.query<{ url: string }, [number, number, string]>(
-    "UPDATE webhooks SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL RETURNING url",
+    // The row stays for the delivery history; its credentials go, since nothing will be signed or sent again.
+    `UPDATE webhooks SET deleted_at = ?, updated_at = ?, secret = '', previous_secret = NULL, previous_secret_until = NULL, headers = NULL
+     WHERE id = ? AND deleted_at IS NULL RETURNING url`,
   );
   // Leased deliveries are left to their worker, which expires them when it reports back.
   const expireUnfinished = db.query(
