@@ -1,11 +1,8 @@
 import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config/types";
-import { diffConfig, keepRestartValues } from "./config/diff";
-import { ConfigError } from "./config/error";
 import { LiveConfig } from "./config/live";
 import { storageLocation } from "./config/storage";
 import { formatListen } from "./config/values";
-import { newId } from "./ids";
 import { type Listener, startListener } from "./http/listener";
 import { createInboundReceiver } from "./inbound/receiver";
 import { scheduleRetention } from "./jobs/retention";
@@ -28,7 +25,8 @@ import { createPrefilter } from "./routing/prefilter";
 import { type OpenedStorage, openStorage, StorageOpenError } from "./storage/open";
 import { createTransformPool } from "./transform";
 import type { Storage } from "./storage/types";
-import { logStartupReport, riskySettings } from "./startup-report";
+import { logStartupReport } from "./startup-report";
+import { createReload } from "./reload";
 import { VERSION } from "./version";
 
 /** AppOptions: tests pass a clock, a logger, a resolver and `listen` (port 0) instead of the config's address. */
@@ -224,16 +222,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   await scheduler.start();
   const alertJob = startAlertJob(storage, clock, log);
   let stopped = false;
-  // SIGHUP re-reads the server certificate and the client TLS profiles' files (with new paths if `next` moved them).
-  const rereadFiles = async (next: Config) => {
-    sender.reload(live.current().profiles);
-    if (next.server.tls_cert === "") return;
-    try {
-      await listener.reloadTls({ cert: next.server.tls_cert, key: next.server.tls_key });
-    } catch (error) {
-      log.error("TLS certificate reload failed; the previous certificate stays in use", { error });
-    }
-  };
+  const reload = createReload({ live, log, clock, metrics, sender, scheduler, retention, listener, storage });
   return {
     url,
     port: listener.port,
@@ -241,43 +230,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     scheduler,
     async reload(load) {
       if (stopped) throw new Error("hookd is stopping; the config was not reloaded");
-      let file: Config;
-      try {
-        file = load();
-      } catch (error) {
-        refused(error, log);
-        metrics.configReloaded("invalid");
-        // A renewed certificate still goes in: an unrelated typo must not hold it back.
-        await rereadFiles(now());
-        return "invalid";
-      }
-      const running = now();
-      const diff = diffConfig(running, file);
-      for (const key of diff.restart) log.warn("config change needs a restart; ignored until then", { key });
-      // Everything below up to the first await happens in one turn: no request or attempt sees part of it.
-      const next = live.swap(keepRestartValues(running, file)).config;
-      log.setLevel(next.log.level);
-      sender.configure({ policy: live.current().targets, proxy: next.delivery.proxy });
-      if (retention.reschedule()) log.info("retention rescheduled", { cleanup_cron: next.retention.cleanup_cron, next_run: retention.nextRun()?.toISOString() ?? null });
-      scheduler.wake();
-      metrics.configReloaded("ok");
-      log.info("config reloaded", { changed: diff.applied, restart_needed: diff.restart });
-      // As at start: an edit that loosens a protection (or closes the admin API) says so, once: a warning
-      // the running config already gave is not repeated on every reload.
-      const warnedBefore = new Set(riskySettings(running).map((w) => w.msg));
-      for (const warning of riskySettings(next)) if (!warnedBefore.has(warning.msg)) log.warn(warning.msg, { setting: warning.setting });
-      await rereadFiles(next);
-      // A reload that changed nothing that applies (an unchanged file, only restart keys) changed nothing to audit.
-      if (diff.applied.length === 0) return "ok";
-      try {
-        await storage.audit.record({
-          id: newId("aud"), time: clock.now(), key: "sighup", client_ip: null, request_id: null,
-          method: "SIGHUP", path: "", target_id: null, changes: diff.changes,
-        });
-      } catch (error) {
-        log.error("the config reload could not be recorded in the audit log; the reload stands", { error });
-      }
-      return "ok";
+      return reload(load);
     },
     async stop() {
       if (stopped) return;
@@ -293,11 +246,4 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       log.info("hookd stopped");
     },
   };
-}
-
-/** refused logs why a reloaded config was not applied: one line per problem, each with its key path. */
-function refused(error: unknown, log: Logger): void {
-  const issues = error instanceof ConfigError ? error.issues : [{ path: "(file)", message: (error as Error).message }];
-  for (const issue of issues) log.error(`config reload refused: ${issue.path}: ${issue.message}`, { key: issue.path, problem: issue.message });
-  log.error("config reload refused; the running config stays in force", { problems: issues.length });
 }
