@@ -4,8 +4,10 @@
  * bench/backlog.ts does): 80 000 expired and 20 000 failed (retry a day away) spread over the timeline,
  * the rest delivered. Then, through a real `hookd serve`:
  *   1. `GET /v1/deliveries?status=failed,expired` (first page, 50) is timed: median of 20 after warm-up
- *      (target ≤ 20 ms), beside the same with an endpoint filter and a type filter, and the SQLite plan
- *      of each status's range is printed;
+ *      (target ≤ 20 ms), beside the same with an endpoint filter and a type filter, and
+ *      `status=delivered` with an endpoint and a type that have none (900 000 delivered rows checked one by
+ *      one but for EXAMINE_CAP: such a page comes back empty with a next_cursor); the SQLite plan of each
+ *      status's range is printed;
  *   2. 500 signed inbound requests/s (open loop: latency counts from the time each request was due, so a
  *      stalled event loop shows in full) run alone, then again while `POST /v1/deliveries/replay`
  *      re-queues all 100 000; the p99 of each (target < 50 ms while replaying) is printed, and how long
@@ -19,7 +21,8 @@ import { join } from "node:path";
 import { newId } from "../src/ids.ts";
 import { migrate } from "../src/storage/sqlite/migrate.ts";
 import { openDatabase } from "../src/storage/sqlite/open.ts";
-import { searchSql } from "../src/storage/sqlite/delivery-search.ts";
+import { EXAMINE_CAP } from "../src/storage/search-order.ts";
+import { horizonSql, searchSql } from "../src/storage/sqlite/delivery-search.ts";
 import type { DeliveryStatus } from "../src/storage/types.ts";
 import { erpEventSource, fmt, load, machine, percentile, spawnReceiver, startHookd, waitUntil } from "./support.ts";
 
@@ -163,23 +166,30 @@ try {
     const session = new Bun.FetchSession({ proxy: false });
     const times: number[] = [];
     let rows = 0;
+    let cursor = false;
     for (let i = 0; i < 5 + GETS; i++) {
       const started = performance.now();
       const r = await session.fetch(`${h.url}/v1/deliveries?${query}`, { proxy: false, headers: { authorization: `Bearer ${h.key}` } });
-      const body = (await r.json()) as { data: unknown[] };
+      const body = (await r.json()) as { data: unknown[]; next_cursor: string | null };
       if (r.status !== 200) throw new Error(`GET ${query}: ${r.status} ${JSON.stringify(body)}`);
       if (i >= 5) times.push(performance.now() - started);
       rows = body.data.length;
+      cursor = body.next_cursor !== null;
     }
     session.close();
     times.sort((a, b) => a - b);
-    return { median: percentile(times, 50), p90: percentile(times, 90), rows };
+    return { median: percentile(times, 50), p90: percentile(times, 90), max: times.at(-1) ?? NaN, rows, cursor };
   };
-  const queries = { undelivered: "status=failed,expired", endpoint: `status=failed,expired&webhook_id=${webhookId}`, type: "status=expired&event_type=bench.t3", all: "" };
+  const NO_ENDPOINT = "wh_00000000000000000000000000";
+  const queries = {
+    undelivered: "status=failed,expired", endpoint: `status=failed,expired&webhook_id=${webhookId}`, type: "status=expired&event_type=bench.t3", all: "",
+    deliveredNoEndpoint: `status=delivered&webhook_id=${NO_ENDPOINT}`, deliveredNoType: "status=delivered&event_type=bench.none",
+  };
   const gets: Record<string, Awaited<ReturnType<typeof timeGet>>> = {};
   for (const [name, query] of Object.entries(queries)) {
     gets[name] = await timeGet(query);
-    console.log(`GET /v1/deliveries?${query.replace(webhookId, "wh_…")}: ${gets[name]!.rows} rows, median ${fmt(gets[name]!.median, 2)} ms, p90 ${fmt(gets[name]!.p90, 2)} ms (${GETS} runs)`);
+    const g = gets[name]!;
+    console.log(`GET /v1/deliveries?${query.replace(webhookId, "wh_…")}: ${g.rows} rows${g.cursor ? " + next_cursor" : ""}, median ${fmt(g.median, 2)} ms, p90 ${fmt(g.p90, 2)} ms, max ${fmt(g.max, 2)} ms (${GETS} runs)`);
   }
   const db = new Database(path, { readonly: true });
   for (const [label, filter] of [["status", {}], ["status+endpoint", { webhookId }], ["status+type", { eventType: "bench.t3" }]] as const) {
@@ -188,6 +198,14 @@ try {
       const plan = db.query<{ detail: string }, (string | number)[]>(`EXPLAIN QUERY PLAN ${sql}`).all(...args, 51).map((r) => r.detail).join("; ");
       console.log(`plan (${label}, ${status}, after a cursor): ${plan}`);
     }
+  }
+  for (const [label, filter] of [["endpoint with none", { webhookId: NO_ENDPOINT }], ["type with none", { eventType: "bench.none" }]] as const) {
+    const at = { created_at: Date.now(), id: "dlv_z" };
+    const h = horizonSql({ statuses: ["delivered"], ...filter }, "delivered", true, at);
+    const horizon = db.query<{ detail: string }, (string | number)[]>(`EXPLAIN QUERY PLAN ${h.sql}`).all(...h.args, 1, EXAMINE_CAP - 1).map((r) => r.detail).join("; ");
+    const { sql, args } = searchSql({ statuses: ["delivered"], ...filter }, "delivered", at, { created_at: 0, id: "dlv_a" });
+    const page = db.query<{ detail: string }, (string | number)[]>(`EXPLAIN QUERY PLAN ${sql}`).all(...args, 51).map((r) => r.detail).join("; ");
+    console.log(`plan (delivered, ${label}): horizon ${horizon}; bounded page ${page}`);
   }
   db.close();
 
@@ -236,6 +254,7 @@ try {
   console.log(`first page ${fmt(gets.undelivered!.median, 2)} ms (target ≤ 20) ${verdict(gets.undelivered!.median <= 20)}; inbound p99 while replaying ${fmt(inReplay.p99, 2)} ms (target < 50) ${verdict(inReplay.p99 < 50)}`);
   console.log(
     `RESULT undelivered_first_page_ms=${fmt(gets.undelivered!.median, 2)} endpoint_page_ms=${fmt(gets.endpoint!.median, 2)} type_page_ms=${fmt(gets.type!.median, 2)} ` +
+      `delivered_no_endpoint_page_ms=${fmt(gets.deliveredNoEndpoint!.median, 2)} delivered_no_type_page_ms=${fmt(gets.deliveredNoType!.median, 2)} ` +
       `dry_run_ms=${fmt(dryMs, 0)} replay_ms=${fmt(replayMs, 0)} replayed=${replay.body.data.replayed} inbound_p99_alone_ms=${fmt(baseline.p99, 2)} ` +
       `inbound_p99_replay_ms=${fmt(inReplay.p99, 2)} inbound_p99_redelivery_ms=${fmt(inRedelivery.p99, 2)} redelivered=${stats.count}`,
   );

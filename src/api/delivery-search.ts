@@ -73,7 +73,10 @@ export function parseStatuses(value: string | string[] | undefined): DeliverySta
   return given.length === 0 ? [...STATUSES] : [...new Set(given as DeliveryStatus[])];
 }
 
-/** encodeCursor / decodeCursor: the cursor carries the last row's (created_at, id), the order this list pages in. */
+/**
+ * encodeCursor / decodeCursor: the cursor carries the (created_at, id) the next page starts after, the
+ * order this list pages in: the last row's, or the horizon of a page cut short (always a delivery's).
+ */
 export const encodeCursor = (p: SearchPosition) => Buffer.from(`${p.created_at}.${p.id}`, "utf8").toString("base64url");
 
 function decodeCursor(cursor: string | undefined): SearchPosition | undefined {
@@ -102,7 +105,10 @@ function filterOf(statuses: DeliveryStatus[], q: { webhook_id?: string; event_ty
   };
 }
 
-/** eachStep runs `step` from the start of the filter's range until it reports no next position, resting between steps. */
+/**
+ * eachStep runs `step` from the start of the filter's range until it reports no next position, resting
+ * between steps. A step cut short at a horizon counts what it saw (maybe nothing) and names where to go on.
+ */
 async function eachStep(step: (from: SearchPosition | null) => Promise<ReplayBatch>): Promise<number> {
   let total = 0;
   let from: SearchPosition | null = null;
@@ -126,15 +132,21 @@ export function deliverySearchRoutes(deps: ApiDeps) {
         const { limit } = parsePage({ limit: query.limit }, "dlv");
         const before = decodeCursor(query.cursor);
         const filter = filterOf(parseStatuses(query.status), query, "query.");
-        const rows = await deps.storage.deliveries.search(filter, { limit: limit + 1, before });
+        // One more than shown tells whether a full page has a next one. A page cut short by a horizon
+        // (storage examines a bounded number of deliveries per call) goes on from there: it may hold
+        // fewer than `limit`, even none, with a next_cursor.
+        const { rows, resumeAfter } = await deps.storage.deliveries.search(filter, { limit: limit + 1, before });
         const shown = rows.slice(0, limit);
-        const last = shown.at(-1);
-        return { data: shown.map(deliveryJson), next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
+        const next = rows.length > limit ? shown.at(-1) : resumeAfter;
+        return { data: shown.map(deliveryJson), next_cursor: next ? encodeCursor(next) : null };
       },
       {
         query: SEARCH_QUERY,
         detail: {
           summary: "Deliveries to every endpoint, newest first; status=failed,expired is the undelivered view",
+          description:
+            "A page may hold fewer entries than `limit`, even none, while `next_cursor` is set: hookd examines a bounded " +
+            "number of deliveries per request so one request never holds the server. Keep following `next_cursor` until it is null.",
           tags: ["deliveries"],
           responses: responses(ok(200, "a page of deliveries", page(DELIVERY)), ...ERRORS.admin, ...ERRORS.list),
         },

@@ -177,6 +177,11 @@ export interface DeliveryFilter {
   eventType?: string;
   since?: number;
   until?: number;
+  /**
+   * examine: how many index entries one call may read of each status range it cannot narrow by
+   * `webhookId`/`eventType` (EXAMINE_CAP in src/storage/search-order.ts when absent; tests make it small).
+   */
+  examine?: number;
 }
 
 /** SearchPosition is a delivery's place in the search order, (created_at, id): where a page or a replay batch stopped. */
@@ -185,19 +190,40 @@ export interface SearchPosition {
   id: string;
 }
 
-/** ReplayBatch is one bounded step of a bulk replay: deliveries counted (dry run) or sent again, and where the next step starts (null: done). */
+/**
+ * ReplayBatch is one bounded step of a bulk replay: deliveries counted (dry run) or sent again, and where
+ * the next step starts (null: done). A step may count nothing while `next` is set (see DeliverySearch).
+ */
 export interface ReplayBatch {
   count: number;
   next: SearchPosition | null;
 }
 
+/** SearchPage is one page of a search: at most `limit` rows, and where the next page starts (exclusive; null: no more match). */
+export interface SearchPage {
+  rows: DeliveryRecord[];
+  /**
+   * resumeAfter: the last row's position when the page is full; when it is short, a position past
+   * which this call did not look (see DeliverySearch), or null when nothing more matches.
+   */
+  resumeAfter: SearchPosition | null;
+}
+
 /**
  * DeliverySearch lists and replays deliveries across endpoints. Each call reads at most `limit`
  * entries per status from one index range, whatever the number stored; a bulk replay is many calls.
+ *
+ * A status range read off an index without the filter's endpoint or type (pending and delivered
+ * ranges filtered by either: only failed and expired have such indexes) checks them row by row, so a
+ * call examines at most `filter.examine` (EXAMINE_CAP) of its entries, counted from where it starts
+ * whatever the filter: its horizon is the last one examined. When such a range yields fewer than
+ * `limit` matches, nothing is known beyond its horizon, so the call returns only rows up to the nearest
+ * such horizon and continues from it: a page or a step may hold fewer than `limit` rows, even none,
+ * while `resumeAfter`/`next` is set. Following them visits every match once, in order.
  */
 export interface DeliverySearch {
   /** search lists matching deliveries newest first, by (created_at, id) descending, after `before` when given. */
-  search(filter: DeliveryFilter, page: { limit: number; before?: SearchPosition }): Promise<DeliveryRecord[]>;
+  search(filter: DeliveryFilter, page: { limit: number; before?: SearchPosition }): Promise<SearchPage>;
   /**
    * replayable walks up to `limit` matching deliveries oldest first from `from` (exclusive) and counts
    * those `replay` would send again from the same place: unleased, of an active endpoint.

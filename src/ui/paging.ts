@@ -19,6 +19,8 @@ export function withCursor(path: string, cursor: string): string {
 /**
  * pagedTable shows a list's first page and, while the API answers a next_cursor, a "Load more" button
  * that appends the next page to the same table. Resolves with the element and the first page's items.
+ * More follows exactly while next_cursor is non-null: a page may hold fewer items than asked, even none
+ * (GET /v1/deliveries examines a bounded number of deliveries per request), so its length says nothing.
  */
 export async function pagedTable(
   list: PagedList,
@@ -26,7 +28,7 @@ export async function pagedTable(
   act: (fn: () => Promise<void>) => Promise<void>,
 ): Promise<{ node: HTMLElement; first: Json[] }> {
   const page = await api("GET", list.path);
-  if (page.data.length === 0) return { node: el("p", {}, list.empty), first: [] };
+  if (page.data.length === 0 && !page.next_cursor) return { node: el("p", {}, list.empty), first: [] };
   const grid = table(list.headers, page.data.map(list.cells), list.caption, list.cls);
   const body = grid.tBodies[0] as HTMLTableSectionElement;
   const count = el("p", { class: "muted", role: "status" });

@@ -44,7 +44,7 @@ const unfinished = async () => {
 };
 
 /** everyPage follows next_cursor and returns every delivery listed. */
-async function everyPage(query: string): Promise<{ id: string; status: string; webhook_id: string; created_at: string }[]> {
+async function everyPage(query: string): Promise<{ id: string; status: string; webhook_id: string; event_type: string; created_at: string }[]> {
   const out = [];
   let cursor = "";
   for (;;) {
@@ -83,6 +83,32 @@ describe("GET /v1/deliveries", () => {
     expect(mine(await everyPage("event_type=list.one&status=expired"))).toHaveLength(3);
     expect(mine(await everyPage(`since=${t1}`))).toHaveLength(4);
     expect(mine(await everyPage(`since=${t0}&until=${t1}`))).toHaveLength(6);
+
+    // Storage examining 3 deliveries per bounded range and call: pages come back short or empty with a
+    // next_cursor, and following it lists the same deliveries.
+    const deliveries = server.app.storage.deliveries;
+    const search = deliveries.search;
+    deliveries.search = (filter, page) => search({ ...filter, examine: 3 }, page);
+    try {
+      const short: number[] = [];
+      const pages: string[] = [];
+      let cursor = "";
+      do {
+        const answer = await list(`status=delivered,pending&event_type=list.one&limit=2&cursor=${cursor}`);
+        expect(answer.status).toBe(200);
+        pages.push(...answer.body.data.map((d: { id: string }) => d.id));
+        if (answer.body.next_cursor !== null && answer.body.data.length < 2) short.push(answer.body.data.length);
+        cursor = answer.body.next_cursor ?? "";
+      } while (cursor !== "");
+      expect(mine(pages.map((id) => all.find((d) => d.id === id) ?? { id, webhook_id: "" })).map((d) => d.id))
+        .toEqual(all.filter((d) => d.webhook_id === good.id && d.event_type === "list.one").map((d) => d.id));
+      expect(short.length).toBeGreaterThan(0);
+      const none = await list("status=delivered&webhook_id=wh_00000000000000000000000000&limit=50");
+      expect(none.body.data).toEqual([]);
+      expect(none.body.next_cursor).not.toBeNull();
+    } finally {
+      deliveries.search = search;
+    }
   });
 
   test.each([

@@ -1,32 +1,40 @@
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import { describe, expect, test } from "bun:test";
-import { searchSql as pgSearchSql } from "../../src/storage/postgres/delivery-search";
-import { searchSql as sqliteSearchSql } from "../../src/storage/sqlite/delivery-search";
+import { horizonSql as pgHorizonSql, searchSql as pgSearchSql } from "../../src/storage/postgres/delivery-search";
+import { horizonSql as sqliteHorizonSql, searchSql as sqliteSearchSql } from "../../src/storage/sqlite/delivery-search";
 import { byPosition } from "../../src/storage/search-order";
 import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ReplayBatch, SearchPosition } from "../../src/storage/types";
 import { type BackendFactory, DAY, type Fixture, HOUR, SEC, addWebhook, claim, complete, fail, ok, publish, publishMany, useBackend } from "./harness";
 import { addEndpoint, claimNow, deliverAll, publishData } from "./options-contract";
 
-/** Explain renders the plan of one status's page query for `filter` on the database at `location`. */
-export type Explain = (location: string, filter: DeliveryFilter, status: DeliveryStatus) => Promise<string>;
+/**
+ * Explain renders the plan of one status's page query for `filter` on the database at `location`:
+ * "page" as read after a cursor, "bounded" the same up to a horizon, "horizon" the query that finds it.
+ */
+export type Explain = (location: string, filter: DeliveryFilter, status: DeliveryStatus, kind?: PlanKind) => Promise<string>;
+export type PlanKind = "page" | "bounded" | "horizon";
+
+const AT: SearchPosition = { created_at: 1, id: "dlv_x" };
+const HORIZON: SearchPosition = { created_at: 0, id: "dlv_a" };
 
 /** sqliteExplain: EXPLAIN QUERY PLAN's details, one per line, read on a connection of its own. */
-export const sqliteExplain: Explain = async (location, filter, status) => {
+export const sqliteExplain: Explain = async (location, filter, status, kind = "page") => {
   const db = new Database(location, { readonly: true });
   try {
-    const { sql, args } = sqliteSearchSql(filter, status, { created_at: 1, id: "dlv_x" });
-    return db.query<{ detail: string }, (string | number)[]>(`EXPLAIN QUERY PLAN ${sql}`).all(...args, 51).map((r) => r.detail).join("\n");
+    const { sql, args } = kind === "horizon" ? sqliteHorizonSql(filter, status, true, AT) : sqliteSearchSql(filter, status, AT, kind === "bounded" ? HORIZON : undefined);
+    const tail = kind === "horizon" ? [1, 9] : [51];
+    return db.query<{ detail: string }, (string | number)[]>(`EXPLAIN QUERY PLAN ${sql}`).all(...args, ...tail).map((r) => r.detail).join("\n");
   } finally {
     db.close();
   }
 };
 
 /** postgresExplain: EXPLAIN with sequential scans priced out, as a table of 1M rows would price them (a test table is tiny). */
-export const postgresExplain = (url: string): Explain => async (_location, filter, status) => {
+export const postgresExplain = (url: string): Explain => async (_location, filter, status, kind = "page") => {
   const sql = new SQL({ url, max: 1 });
   try {
-    const { sql: text, args } = pgSearchSql(filter, status, 51, { created_at: 1, id: "dlv_x" });
+    const { sql: text, args } = kind === "horizon" ? pgHorizonSql(filter, status, true, 10, AT) : pgSearchSql(filter, status, 51, AT, kind === "bounded" ? HORIZON : undefined);
     const plan = await sql.begin(async (tx) => {
       await tx.unsafe("SET LOCAL enable_seqscan = off");
       return (await tx.unsafe(`EXPLAIN ${text}`, args)) as { "QUERY PLAN": string }[];
@@ -54,18 +62,31 @@ const all: DeliveryStatus[] = ["pending", "failed", "delivered", "expired"];
 const undelivered: DeliveryStatus[] = ["failed", "expired"];
 const idsOf = (rows: readonly DeliveryRecord[]) => rows.map((r) => r.id);
 
-/** pageAll reads every page of `size` and returns the ids in the order shown. */
-async function pageAll(f: Fixture, filter: DeliveryFilter, size: number): Promise<string[]> {
+/**
+ * pageAll reads every page of `size`, following resumeAfter, and returns the ids in the order shown;
+ * `short` counts pages with fewer than `size` rows that still had a next one. No page is longer than `size`.
+ */
+async function pages(f: Fixture, filter: DeliveryFilter, size: number): Promise<{ ids: string[]; calls: number; short: number }> {
   const shown: string[] = [];
   let before: SearchPosition | undefined;
+  let calls = 0;
+  let short = 0;
   for (;;) {
-    const rows = await f.s.deliveries.search(filter, { limit: size, before });
+    const { rows, resumeAfter } = await f.s.deliveries.search(filter, { limit: size, before });
+    calls++;
+    expect(rows.length).toBeLessThanOrEqual(size);
     shown.push(...idsOf(rows));
-    if (rows.length < size) return shown;
-    const last = rows.at(-1)!;
-    before = { created_at: last.created_at, id: last.id };
+    if (resumeAfter === null) return { ids: shown, calls, short };
+    if (rows.length < size) short++;
+    if (before) expect(byPosition(resumeAfter, before)).toBeLessThan(0);
+    before = resumeAfter;
   }
 }
+
+const pageAll = async (f: Fixture, filter: DeliveryFilter, size: number) => (await pages(f, filter, size)).ids;
+
+/** rowsOf is one search call's rows. */
+const rowsOf = async (f: Fixture, filter: DeliveryFilter, limit: number) => (await f.s.deliveries.search(filter, { limit })).rows;
 
 /** settle brings each claimed delivery to a status: failed with a retry a day away ("retrying": an hour), expired or delivered. */
 async function settle(f: Fixture, plan: Record<string, "failed" | "retrying" | "expired" | "delivered">) {
@@ -95,7 +116,7 @@ function searchContract(f: Fixture, explain: Explain): void {
       const [a1, b1, b2, a3, b3] = [await byEndpoint(first, a.id), await byEndpoint(first, b.id), second[0]!, await byEndpoint(third, a.id), await byEndpoint(third, b.id)];
       await settle(f, { [a1]: "expired", [b1]: "failed", [b2]: "delivered", [a3]: "failed" });
 
-      const search = (over: Partial<DeliveryFilter>) => f.s.deliveries.search({ statuses: all, ...over }, { limit: 50 });
+      const search = (over: Partial<DeliveryFilter>) => rowsOf(f, { statuses: all, ...over }, 50);
       expect(idsOf(await search({}))).toEqual([...[a3, b3].sort().reverse(), b2, ...[a1, b1].sort().reverse()]);
       expect(idsOf(await search({ statuses: undelivered }))).toEqual([a3, ...[a1, b1].sort().reverse()]);
       expect(idsOf(await search({ statuses: ["pending"] }))).toEqual([b3]);
@@ -116,7 +137,7 @@ function searchContract(f: Fixture, explain: Explain): void {
       const made = await publishMany(f, 11);
       f.clock.advance(SEC);
       made.push(...(await publishMany(f, 4)));
-      const everything = idsOf(await f.s.deliveries.search({ statuses: all }, { limit: 500 }));
+      const everything = idsOf(await rowsOf(f, { statuses: all }, 500));
       expect([...everything].sort()).toEqual([...made].sort());
       for (const size of [1, 3, 7]) expect(await pageAll(f, { statuses: all }, size)).toEqual(everything);
       expect(await pageAll(f, { statuses: ["pending", "failed"] }, 4)).toEqual(everything);
@@ -130,7 +151,7 @@ function searchContract(f: Fixture, explain: Explain): void {
         await publish(f, i % 3 === 0 ? "b.two" : "a.one");
         if (i % 2 === 1) f.clock.advance(1);
       }
-      const ids = idsOf(await f.s.deliveries.search({ statuses: ["pending"] }, { limit: 100 }));
+      const ids = idsOf(await rowsOf(f, { statuses: ["pending"] }, 100));
       expect(ids).toHaveLength(24);
       // Every fifth stays pending (claimed, so leased: replayable skips it).
       const to = ["retrying", "failed", "delivered", "expired", null] as const;
@@ -140,16 +161,26 @@ function searchContract(f: Fixture, explain: Explain): void {
         {}, { webhookId: a.id }, { eventType: "b.two" }, { webhookId: b.id, eventType: "a.one" }, { since, until: since + 3 }, { webhookId: a.id, since },
       ];
       const statusLists: DeliveryStatus[][] = [...all.map((s) => [s]), all, undelivered, ["pending", "expired"]];
-      for (const over of filters) {
-        for (const statuses of statusLists) {
-          const filter: DeliveryFilter = { statuses, ...over };
-          const matches = stored.filter((d) => statuses.includes(d.status) && (over.webhookId === undefined || d.webhook_id === over.webhookId)
-            && (over.eventType === undefined || d.event_type === over.eventType) && (over.since === undefined || d.created_at >= over.since)
-            && (over.until === undefined || d.created_at < over.until));
-          const expected = idsOf([...matches].sort((x, y) => byPosition(y, x)));
-          expect(idsOf(await f.s.deliveries.search(filter, { limit: 100 }))).toEqual(expected);
-          expect(await pageAll(f, filter, 3)).toEqual(expected);
-          expect(await f.s.deliveries.replayable(filter, null, 100)).toEqual({ count: matches.filter((d) => !d.leased).length, next: null });
+      // With the usual cap one call sees everything; with a cap of 2 entries pages and steps stop at horizons.
+      for (const examine of [undefined, 2]) {
+        for (const over of filters) {
+          for (const statuses of statusLists) {
+            const filter: DeliveryFilter = { statuses, ...over, examine };
+            const matches = stored.filter((d) => statuses.includes(d.status) && (over.webhookId === undefined || d.webhook_id === over.webhookId)
+              && (over.eventType === undefined || d.event_type === over.eventType) && (over.since === undefined || d.created_at >= over.since)
+              && (over.until === undefined || d.created_at < over.until));
+            const expected = idsOf([...matches].sort((x, y) => byPosition(y, x)));
+            const replayable = matches.filter((d) => !d.leased).length;
+            if (examine === undefined) {
+              expect(await f.s.deliveries.search(filter, { limit: 100 })).toEqual({ rows: [...matches].sort((x, y) => byPosition(y, x)), resumeAfter: null });
+              expect(await f.s.deliveries.replayable(filter, null, 100)).toEqual({ count: replayable, next: null });
+            } else {
+              expect(await pageAll(f, filter, 100)).toEqual(expected);
+              expect((await walkAll(f, filter, 100, false)).total).toBe(replayable);
+            }
+            expect(await pageAll(f, filter, 3)).toEqual(expected);
+            expect((await walkAll(f, filter, 3, false)).total).toBe(replayable);
+          }
         }
       }
     });
@@ -168,27 +199,95 @@ function searchContract(f: Fixture, explain: Explain): void {
       await addWebhook(f);
       await publishMany(f, 3);
       for (const status of all) {
-        const plan = await explain(f.backend.facts.location, { statuses: [status], ...over }, status);
-        expect(plan).toMatch(undelivered.includes(status) ? undeliveredIndex : /deliveries_status/);
-        expect(plan).not.toMatch(/\bSCAN\b|Seq Scan|TEMP B-TREE|Sort/);
+        for (const kind of ["page", "bounded"] as const) {
+          const plan = await explain(f.backend.facts.location, { statuses: [status], ...over }, status, kind);
+          expect(plan).toMatch(undelivered.includes(status) ? undeliveredIndex : /deliveries_status/);
+          expect(plan).not.toMatch(/\bSCAN\b|Seq Scan|TEMP B-TREE|Sort/);
+        }
+        // A bounded range's horizon: deliveries_status alone, no table row read.
+        const horizon = await explain(f.backend.facts.location, { statuses: [status], ...over }, status, "horizon");
+        expect(horizon).toMatch(/COVERING INDEX deliveries_status|Index Only Scan (Backward )?using deliveries_status/);
+        expect(horizon).not.toMatch(/\bSCAN\b|Seq Scan|TEMP B-TREE|Sort/);
       }
+    });
+
+    test("a filter that matches rarely: pages stop at a horizon, short or empty with a cursor, and visit every match once", async () => {
+      const busy = await addWebhook(f, { events: ["*"] });
+      const rare = await addWebhook(f, { events: ["rare.*"] });
+      // 40 events delivered, then 30 left pending; 3 of them (2 delivered, 1 pending) also go to `rare`.
+      const publishRun = async (n: number, rareAt: number[]) => {
+        for (let i = 0; i < n; i++) {
+          await publish(f, rareAt.includes(i) ? "rare.x" : "common.x");
+          if (i % 3 === 0) f.clock.advance(1);
+        }
+      };
+      await publishRun(40, [4, 33]);
+      await complete(f, (await claim(f)).map((d) => ok(f, d)));
+      await publishRun(30, [12]);
+      const stored = idsOf(await rowsOf(f, { statuses: all }, 500));
+      const records = await Promise.all(stored.map(async (id) => (await f.s.deliveries.get(id))!));
+      const newest = (keep: (d: DeliveryRecord) => boolean) => idsOf(records.filter(keep).sort((x, y) => byPosition(y, x)));
+      expect(records).toHaveLength(73);
+
+      const cases: [DeliveryFilter, string[]][] = [
+        [{ statuses: all, webhookId: rare.id }, newest((d) => d.webhook_id === rare.id)],
+        [{ statuses: ["delivered"], webhookId: rare.id }, newest((d) => d.webhook_id === rare.id && d.status === "delivered")],
+        [{ statuses: ["pending", "delivered"], eventType: "rare.x" }, newest((d) => d.event_type === "rare.x")],
+        [{ statuses: ["pending"], webhookId: busy.id, eventType: "rare.x" }, newest((d) => d.webhook_id === busy.id && d.event_type === "rare.x" && d.status === "pending")],
+        [{ statuses: ["delivered"], webhookId: "wh_00000000000000000000000000" }, []],
+      ];
+      for (const [filter, expected] of cases) {
+        const capped = { ...filter, examine: 10 };
+        for (const size of [1, 2, 5, 100]) {
+          const walked = await pages(f, capped, size);
+          expect(walked.ids).toEqual(expected);
+          expect(new Set(walked.ids).size).toBe(walked.ids.length);
+          // Each call examines at most 10 entries per bounded range: about one call per 10 deliveries of the largest range.
+          expect(walked.calls).toBeGreaterThanOrEqual(3);
+          expect(walked.short).toBeGreaterThan(0);
+        }
+        expect(await pageAll(f, filter, 2)).toEqual(expected);
+      }
+      // The first page of an endpoint with no delivered deliveries: nothing, and where to go on.
+      const first = await f.s.deliveries.search({ statuses: ["delivered"], webhookId: "wh_00000000000000000000000000", examine: 10 }, { limit: 50 });
+      expect(first.rows).toEqual([]);
+      expect(first.resumeAfter).not.toBeNull();
+
+      // Dry run and replay walk the same bounded steps: they count and send exactly the matches.
+      const delivered: DeliveryFilter = { statuses: ["delivered"], webhookId: rare.id, since: 0, examine: 10 };
+      const expectedIds = newest((d) => d.webhook_id === rare.id && d.status === "delivered");
+      expect(expectedIds).toHaveLength(2);
+      for (const step of [1, 3, 100]) {
+        const counted = await walkAll(f, delivered, step, false);
+        expect(counted.total).toBe(2);
+        expect(counted.steps).toBeGreaterThanOrEqual(4);
+      }
+      const unchanged = records.filter((d) => !expectedIds.includes(d.id));
+      expect(await walkAll(f, delivered, 1, true)).toMatchObject({ total: 2 });
+      for (const id of expectedIds) expect(await f.s.deliveries.get(id)).toMatchObject({ status: "pending", leased: false });
+      for (const d of unchanged) expect((await f.s.deliveries.get(d.id))!.status).toBe(d.status);
+      expect(await walkAll(f, delivered, 1, false)).toMatchObject({ total: 0 });
     });
   });
 }
 
+/** walkAll runs replayable (or replay) steps of `step` from the start until `next` is null. */
+async function walkAll(f: Fixture, filter: DeliveryFilter, step: number, replay: boolean): Promise<{ total: number; steps: number }> {
+  let total = 0;
+  let steps = 0;
+  let from: SearchPosition | null = null;
+  do {
+    const batch: ReplayBatch = replay ? await f.s.deliveries.replay(filter, from, step, f.clock.now()) : await f.s.deliveries.replayable(filter, from, step);
+    if (from && batch.next) expect(byPosition(batch.next, from)).toBeGreaterThan(0);
+    total += batch.count;
+    from = batch.next;
+    steps++;
+  } while (from);
+  return { total, steps };
+}
+
 function replayContract(f: Fixture): void {
-  const everything = async (filter: DeliveryFilter, step: number, replay: boolean) => {
-    let total = 0;
-    let steps = 0;
-    let from: SearchPosition | null = null;
-    do {
-      const batch: ReplayBatch = replay ? await f.s.deliveries.replay(filter, from, step, f.clock.now()) : await f.s.deliveries.replayable(filter, from, step);
-      total += batch.count;
-      from = batch.next;
-      steps++;
-    } while (from);
-    return { total, steps };
-  };
+  const everything = (filter: DeliveryFilter, step: number, replay: boolean) => walkAll(f, filter, step, replay);
 
   describe("deliveries.replay", () => {
     test("sends again exactly what replayable counted: unleased deliveries of active endpoints, in bounded steps", async () => {

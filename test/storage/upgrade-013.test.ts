@@ -102,7 +102,7 @@ describe("migrations 013 (audit log) and 014 (partial search indexes)", () => {
 
     // The undelivered view, by endpoint and by type, reads the rows migration 014 indexed.
     const search = async (statuses: DeliveryStatus[], over: { webhookId?: string; eventType?: string } = {}) =>
-      (await opened.deliveries.search({ statuses, ...over }, { limit: 50 })).map((d) => d.id);
+      (await opened.deliveries.search({ statuses, ...over }, { limit: 50 })).rows.map((d) => d.id);
     expect(await search(["failed", "expired"], { webhookId: ID.wh })).toEqual([ID.dlv_expired, ID.dlv_retry]);
     expect(await search(["failed", "expired"], { eventType: "erp.order" })).toEqual([ID.dlv_other, ID.dlv_retry]);
     expect(await search(["pending", "delivered"], { webhookId: ID.wh })).toEqual([ID.dlv_done, ID.dlv_pending]);

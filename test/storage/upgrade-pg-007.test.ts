@@ -100,7 +100,7 @@ describe("postgres migrations 006 (audit log) and 007 (partial search indexes)",
       expect(await opened.deliveries.countByStatus()).toEqual({ pending: 1, failed: 1, delivered: 1, expired: 2 });
 
       const search = async (statuses: DeliveryStatus[], over: { webhookId?: string; eventType?: string } = {}) =>
-        (await opened.deliveries.search({ statuses, ...over }, { limit: 50 })).map((d) => d.id);
+        (await opened.deliveries.search({ statuses, ...over }, { limit: 50 })).rows.map((d) => d.id);
       expect(await search(["failed", "expired"], { webhookId: ID.wh })).toEqual([ID.dlv_expired, ID.dlv_retry]);
       expect(await search(["failed", "expired"], { eventType: "erp.order" })).toEqual([ID.dlv_other, ID.dlv_retry]);
       expect(await search(["pending", "delivered"], { webhookId: ID.wh })).toEqual([ID.dlv_done, ID.dlv_pending]);

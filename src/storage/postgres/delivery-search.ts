@@ -1,5 +1,5 @@
-import { type DeliveryFilter, type DeliveryRecord, type DeliveryStatus, LANE_WAITING, type ReplayBatch, type SearchPosition } from "../types";
-import { mergeStep, newestFirst } from "../search-order";
+import { type DeliveryFilter, type DeliveryRecord, type DeliveryStatus, LANE_WAITING, type ReplayBatch, type SearchPage, type SearchPosition } from "../types";
+import { EXAMINE_CAP, type Edge, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
 import { type Db, rows } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { byLane, type LaneRef, laneRows } from "./lanes";
@@ -25,14 +25,27 @@ interface WalkRow extends SearchPosition {
 // term would only halve the planner's row estimate).
 const UNDELIVERED = "d.status IN ('failed', 'expired')";
 
+const isUndelivered = (status: DeliveryStatus) => status === "failed" || status === "expired";
+
+/**
+ * bounded: the range is read off deliveries_status (or whatever the planner picks) while the filter names
+ * an endpoint or a type that no index of the status has, so rows are checked one by one; such a read
+ * examines at most the cap's entries, as on SQLite, so both backends page alike.
+ */
+export function bounded(filter: DeliveryFilter, status: DeliveryStatus): boolean {
+  return !isUndelivered(status) && (filter.webhookId !== undefined || filter.eventType !== undefined);
+}
+
 /**
  * rangeOf builds one status's range, ordered by (created_at, id): a failed or expired one over migration
  * 007's partial indexes (webhook_id or event_type, status, created_at, id) when filtered by endpoint or
  * type, any other over deliveries_status (status, created_at, id) or the endpoint's history, as the
- * planner prices them. `desc` reads newest first from before `at`, else oldest first after it. The row
- * comparison is an index condition in PostgreSQL, so ties within a millisecond cost nothing.
+ * planner prices them. `desc` reads newest first from before `at`, else oldest first after it, up to
+ * `horizon` inclusive when given, one bound per side (edgesOf: the tighter of a time and a position,
+ * so the scan starts and stops there). The row comparison is an index condition in PostgreSQL, so ties
+ * within a millisecond cost nothing.
  */
-export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined, limit: number) {
+export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined, limit: number, horizon?: SearchPosition) {
   const args: Arg[] = [];
   const p = (value: Arg) => {
     args.push(value);
@@ -40,20 +53,47 @@ export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: bo
   };
   const where = [`d.status = ${p(status)}`];
   const narrowed = filter.webhookId !== undefined || filter.eventType !== undefined;
-  if (narrowed && (status === "failed" || status === "expired")) where.push(UNDELIVERED);
+  if (narrowed && isUndelivered(status)) where.push(UNDELIVERED);
   if (filter.webhookId !== undefined) where.push(`d.webhook_id = ${p(filter.webhookId)}`);
   if (filter.eventType !== undefined) where.push(`d.event_type = ${p(filter.eventType)}`);
-  if (filter.since !== undefined) where.push(`d.created_at >= ${p(filter.since)}`);
-  if (filter.until !== undefined) where.push(`d.created_at < ${p(filter.until)}`);
-  if (at !== undefined) where.push(`(d.created_at, d.id) ${desc ? "<" : ">"} (${p(at.created_at)}::bigint, ${p(at.id)}::text)`);
+  const { lower, upper } = edgesOf(filter, desc, at, horizon);
+  const row = (edge: Edge, op: string) => `(d.created_at, d.id) ${op}${edge.inclusive ? "=" : ""} (${p(edge.created_at)}::bigint, ${p(edge.id!)}::text)`;
+  if (lower) where.push(lower.id !== undefined ? row(lower, ">") : `d.created_at >= ${p(lower.created_at)}`);
+  if (upper) where.push(upper.id !== undefined ? row(upper, "<") : `d.created_at < ${p(upper.created_at)}`);
   const order = desc ? "DESC" : "ASC";
   return { where: `WHERE ${where.join(" AND ")} ORDER BY d.created_at ${order}, d.id ${order} LIMIT ${p(limit)}`, args };
 }
 
+/**
+ * horizonSql finds a bounded range's horizon: the position of the cap-th entry from `at`, whatever the
+ * endpoint and type, an index-only scan of deliveries_status (status, created_at, id). No row: the range is shorter.
+ */
+export function horizonSql(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, cap: number, at?: SearchPosition) {
+  const r = rangeOf({ ...filter, webhookId: undefined, eventType: undefined }, status, desc, at, 1);
+  return { sql: `SELECT d.created_at, d.id FROM deliveries d ${r.where} OFFSET $${r.args.length + 1}`, args: [...r.args, cap - 1] };
+}
+
 /** searchSql is the statement one status's page is read with (exported for EXPLAIN in the contract suite). */
-export function searchSql(filter: DeliveryFilter, status: DeliveryStatus, limit: number, before?: SearchPosition) {
-  const r = rangeOf(filter, status, true, before, limit);
+export function searchSql(filter: DeliveryFilter, status: DeliveryStatus, limit: number, before?: SearchPosition, horizon?: SearchPosition) {
+  const r = rangeOf(filter, status, true, before, limit, horizon);
   return { sql: `SELECT ${COLUMNS} FROM deliveries d ${r.where}`, args: r.args };
+}
+
+/**
+ * readRange reads one status's range with the statement `sql` builds; a bounded range first finds its
+ * horizon and reads no further, so it examines at most the cap's entries.
+ */
+async function readRange<T extends SearchPosition>(
+  db: Db, filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined,
+  sql: (horizon: SearchPosition | undefined) => { sql: string; args: Arg[] },
+): Promise<RangeRead<T>> {
+  let horizon: SearchPosition | null = null;
+  if (bounded(filter, status)) {
+    const h = horizonSql(filter, status, desc, Math.max(1, Math.floor(filter.examine ?? EXAMINE_CAP)), at);
+    horizon = (await rows<SearchPosition>(db, h.sql, h.args))[0] ?? null;
+  }
+  const q = sql(horizon ?? undefined);
+  return { rows: await rows<T>(db, q.sql, q.args), horizon };
 }
 
 function fromRow(row: DeliveryRow): DeliveryRecord {
@@ -70,31 +110,32 @@ const restart = (ids: readonly string[]) => `UPDATE deliveries SET status = 'pen
 
 /**
  * deliverySearch lists deliveries across endpoints off the pool and replays them in bounded steps, each
- * in one batch transaction, as SQLite's does (see there for why replay walks oldest first). Locks go
+ * in one batch transaction, as SQLite's does (see there for why replay walks oldest first, and
+ * src/storage/search-order.ts for where a bounded range's horizon stops a page or a step). Locks go
  * as in `requeue`: the deliveries, the endpoints' ready rows in id order, then the lanes by `byLane`.
  */
 export function deliverySearch(pool: Db, onEnqueued: () => void) {
   const walk = async (db: Db, filter: DeliveryFilter, from: SearchPosition | null, limit: number) => {
-    const walks: WalkRow[][] = [];
+    const walks: RangeRead<WalkRow>[] = [];
     for (const status of filter.statuses) {
-      const r = rangeOf(filter, status, false, from ?? undefined, limit);
-      walks.push(await rows<WalkRow>(
-        db,
-        `SELECT d.id, d.created_at, d.webhook_id, (d.lease_until IS NULL AND w.status = 'active' AND w.deleted_at IS NULL) AS ok
-         FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id ${r.where}`,
-        r.args,
-      ));
+      walks.push(await readRange<WalkRow>(db, filter, status, false, from ?? undefined, (horizon) => {
+        const r = rangeOf(filter, status, false, from ?? undefined, limit, horizon);
+        return {
+          sql: `SELECT d.id, d.created_at, d.webhook_id, (d.lease_until IS NULL AND w.status = 'active' AND w.deleted_at IS NULL) AS ok
+                FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id ${r.where}`,
+          args: r.args,
+        };
+      }));
     }
     return mergeStep(walks, limit);
   };
 
   return {
-    async search(filter: DeliveryFilter, { limit, before }: { limit: number; before?: SearchPosition }): Promise<DeliveryRecord[]> {
-      const pages = await Promise.all(filter.statuses.map((status) => {
-        const { sql, args } = searchSql(filter, status, limit, before);
-        return rows<DeliveryRow>(pool, sql, args);
-      }));
-      return newestFirst(pages, limit).map(fromRow);
+    async search(filter: DeliveryFilter, { limit, before }: { limit: number; before?: SearchPosition }): Promise<SearchPage> {
+      const ranges = await Promise.all(filter.statuses.map((status) =>
+        readRange<DeliveryRow>(pool, filter, status, true, before, (horizon) => searchSql(filter, status, limit, before, horizon))));
+      const { rows: found, resumeAfter } = newestFirst(ranges, limit);
+      return { rows: found.map(fromRow), resumeAfter };
     },
 
     async replayable(filter: DeliveryFilter, from: SearchPosition | null, limit: number): Promise<ReplayBatch> {

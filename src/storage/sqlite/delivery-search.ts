@@ -1,10 +1,10 @@
 import type { Database } from "bun:sqlite";
 import { LANE_WAITING } from "../delivery-types";
-import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ReplayBatch, SearchPosition } from "../types";
+import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ReplayBatch, SearchPage, SearchPosition } from "../types";
 import type { AfterCommit } from "./group-commit";
 import type { LaneRows } from "./lanes";
 import type { QueueRows } from "./queue";
-import { mergeStep, newestFirst } from "../search-order";
+import { EXAMINE_CAP, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
 
 type Arg = string | number;
 
@@ -45,10 +45,19 @@ export function indexFor(filter: DeliveryFilter, status: DeliveryStatus): string
 }
 
 /**
- * rangeOf builds one status's range: `desc` reads newest first from before `at`, else oldest first
- * from after it. The plain created_at bound is what the index range uses; the row comparison settles ties.
+ * bounded: the range is read off deliveries_status while the filter names an endpoint or a type, which
+ * that index lacks, so each entry's row is checked; such a read examines at most the cap's entries.
  */
-export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined) {
+export function bounded(filter: DeliveryFilter, status: DeliveryStatus): boolean {
+  return indexFor(filter, status) === "deliveries_status" && (filter.webhookId !== undefined || filter.eventType !== undefined);
+}
+
+/**
+ * rangeOf builds one status's range: `desc` reads newest first from before `at`, else oldest first
+ * from after it, up to `horizon` inclusive when given. Each side has one plain created_at bound, what
+ * the index range uses (edgesOf keeps the tighter of a time and a position); the row comparisons settle ties.
+ */
+export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined, horizon?: SearchPosition) {
   const index = indexFor(filter, status);
   const where = index === "deliveries_status" ? ["d.status = ?"] : [UNDELIVERED, "d.status = ?"];
   const args: Arg[] = [status];
@@ -58,12 +67,11 @@ export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: bo
   };
   if (filter.webhookId !== undefined) add("d.webhook_id = ?", filter.webhookId);
   if (filter.eventType !== undefined) add("d.event_type = ?", filter.eventType);
-  if (filter.since !== undefined) add("d.created_at >= ?", filter.since);
-  if (filter.until !== undefined) add("d.created_at < ?", filter.until);
-  if (at !== undefined) {
-    if (desc) add("d.created_at <= ? AND (d.created_at, d.id) < (?, ?)", at.created_at, at.created_at, at.id);
-    else add("d.created_at >= ? AND (d.created_at, d.id) > (?, ?)", at.created_at, at.created_at, at.id);
-  }
+  const { lower, upper } = edgesOf(filter, desc, at, horizon);
+  if (lower?.id !== undefined) add(`d.created_at >= ? AND (d.created_at, d.id) ${lower.inclusive ? ">=" : ">"} (?, ?)`, lower.created_at, lower.created_at, lower.id);
+  else if (lower) add("d.created_at >= ?", lower.created_at);
+  if (upper?.id !== undefined) add(`d.created_at <= ? AND (d.created_at, d.id) ${upper.inclusive ? "<=" : "<"} (?, ?)`, upper.created_at, upper.created_at, upper.id);
+  else if (upper) add("d.created_at < ?", upper.created_at);
   const order = desc ? "DESC" : "ASC";
   return {
     from: `FROM deliveries AS d INDEXED BY ${index}`,
@@ -72,14 +80,24 @@ export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: bo
   };
 }
 
+/**
+ * horizonSql finds a bounded range's horizon: the position of the cap-th entry from `at`, whatever the
+ * endpoint and type, read from deliveries_status alone (a covering index: no table row is looked at).
+ * Its arguments end with LIMIT 1 and OFFSET cap - 1, which the caller adds; no row: the range is shorter.
+ */
+export function horizonSql(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at?: SearchPosition) {
+  const r = rangeOf({ ...filter, webhookId: undefined, eventType: undefined }, status, desc, at);
+  return { sql: `SELECT d.created_at, d.id ${r.from} ${r.where} OFFSET ?`, args: r.args };
+}
+
 /** searchSql is the statement one status's page is read with (exported for the query-plan test and the bench). */
-export function searchSql(filter: DeliveryFilter, status: DeliveryStatus, before?: SearchPosition) {
-  const r = rangeOf(filter, status, true, before);
+export function searchSql(filter: DeliveryFilter, status: DeliveryStatus, before?: SearchPosition, horizon?: SearchPosition) {
+  const r = rangeOf(filter, status, true, before, horizon);
   return { sql: `SELECT ${COLUMNS} ${r.from} ${r.where}`, args: r.args };
 }
 
-function walkSql(filter: DeliveryFilter, status: DeliveryStatus, from: SearchPosition | null) {
-  const r = rangeOf(filter, status, false, from ?? undefined);
+function walkSql(filter: DeliveryFilter, status: DeliveryStatus, from: SearchPosition | null, horizon?: SearchPosition) {
+  const r = rangeOf(filter, status, false, from ?? undefined, horizon);
   return {
     sql: `SELECT d.id, d.created_at, d.webhook_id, d.lane,
             (d.lease_until IS NULL AND w.status = 'active' AND w.deleted_at IS NULL) AS ok
@@ -94,10 +112,29 @@ function fromRow(row: DeliveryRow): DeliveryRecord {
 }
 
 /**
+ * readRange reads one status's range with the statement `sql` builds, at most `limit` rows; a bounded
+ * range first finds its horizon (index only) and reads no further, so it examines at most the cap's entries.
+ */
+function readRange<T extends SearchPosition>(
+  db: Database, filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at: SearchPosition | undefined, limit: number,
+  sql: (horizon: SearchPosition | undefined) => { sql: string; args: Arg[] },
+): RangeRead<T> {
+  let horizon: SearchPosition | null = null;
+  if (bounded(filter, status)) {
+    const cap = Math.max(1, Math.floor(filter.examine ?? EXAMINE_CAP));
+    const h = horizonSql(filter, status, desc, at);
+    horizon = db.query<SearchPosition, Arg[]>(h.sql).get(...h.args, 1, cap - 1) ?? null;
+  }
+  const q = sql(horizon ?? undefined);
+  return { rows: db.query<T, Arg[]>(q.sql).all(...q.args, limit), horizon };
+}
+
+/**
  * deliverySearch lists deliveries across endpoints off the read connection and replays them in bounded
  * steps on the write connection. A page reads at most limit rows per status, newest first, and merges
  * them; a replay step walks at most `limit` per status oldest first, takes the first `limit` of them
- * and sends the eligible ones again in the caller's transaction. Oldest first keeps FIFO lanes in
+ * and sends the eligible ones again in the caller's transaction. Either stops short at a bounded
+ * range's horizon (src/storage/search-order.ts). Oldest first keeps FIFO lanes in
  * order across steps: a lane's positions follow its deliveries' creation, so a step never brings back
  * a position lower than one an earlier step made the head. Statements are prepared once per shape.
  */
@@ -108,20 +145,17 @@ export function deliverySearch(reader: Database, writer: Database, queue: QueueR
   );
   const walk = (db: Database, filter: DeliveryFilter, from: SearchPosition | null, limit: number) =>
     mergeStep(
-      filter.statuses.map((status) => {
-        const { sql, args } = walkSql(filter, status, from);
-        return db.query<WalkRow, Arg[]>(sql).all(...args, limit);
-      }),
+      filter.statuses.map((status) =>
+        readRange<WalkRow>(db, filter, status, false, from ?? undefined, limit, (horizon) => walkSql(filter, status, from, horizon))),
       limit,
     );
 
   return {
-    search(filter: DeliveryFilter, { limit, before }: { limit: number; before?: SearchPosition }): DeliveryRecord[] {
-      const pages = filter.statuses.map((status) => {
-        const { sql, args } = searchSql(filter, status, before);
-        return reader.query<DeliveryRow, Arg[]>(sql).all(...args, limit);
-      });
-      return newestFirst(pages, limit).map(fromRow);
+    search(filter: DeliveryFilter, { limit, before }: { limit: number; before?: SearchPosition }): SearchPage {
+      const ranges = filter.statuses.map((status) =>
+        readRange<DeliveryRow>(reader, filter, status, true, before, limit, (horizon) => searchSql(filter, status, before, horizon)));
+      const { rows, resumeAfter } = newestFirst(ranges, limit);
+      return { rows: rows.map(fromRow), resumeAfter };
     },
 
     replayable(filter: DeliveryFilter, from: SearchPosition | null, limit: number): ReplayBatch {
