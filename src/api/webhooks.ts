@@ -1,5 +1,4 @@
 import { adminPlugin } from "./admin-plugin";
-import { randomBytes } from "node:crypto";
 import * as v from "valibot";
 import { isoTime } from "../clock";
 import { buildEvent } from "../events/envelope";
@@ -17,7 +16,8 @@ import { jsonText } from "./json-response";
 import { PAGE_QUERY, pageOf, parsePage } from "./pagination";
 import { ERRORS, int, nullable, object, ok, one, optionalJsonBody, page, responses, str, WEBHOOK, WEBHOOK_WITH_SECRET } from "./openapi";
 import { boundedString, EVENT_FILTERS, ID_PARAMS, parseTimestamp, strict } from "./schemas";
-import { checkOptions, OPTION_BODY, optionsJson } from "./webhook-options";
+import { checkOptions, OPTION_BODY } from "./webhook-options";
+import { newSecret, normalizedOrNull, normalizeUrl, webhookJson } from "./webhook-view";
 
 // The old secret keeps signing webhook-signature this long, so receivers can switch without losing deliveries.
 const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -50,40 +50,6 @@ const PATCH_BODY = strict({
   status: v.optional(v.picklist(["active", "disabled"], 'must be "active" or "disabled"')),
   ...OPTION_BODY,
 });
-
-/** normalizeUrl stores the URL as the sender will parse it (no ambiguity about the host, e.g. with backslashes) and without a fragment, which is never sent. */
-function normalizeUrl(url: string): string {
-  const parsed = new URL(url);
-  parsed.hash = "";
-  return parsed.href;
-}
-
-/** newSecret is `whsec_` + base64 of 32 random bytes (the Standard Webhooks form). */
-export function newSecret(): string {
-  return `whsec_${randomBytes(32).toString("base64")}`;
-}
-
-/** normalizedOrNull is the URL as stored, or null when it does not parse (reported by checkEndpointUrl). */
-function normalizedOrNull(url: string): string | null {
-  return URL.canParse(url) ? normalizeUrl(url) : null;
-}
-
-/** webhookJson is the public view of an endpoint: never the secret, sensitive header values masked (SPEC §9). */
-export function webhookJson(w: WebhookRecord) {
-  return {
-    id: w.id,
-    url: w.url,
-    events: w.events,
-    description: w.description,
-    status: w.status,
-    ...optionsJson(w),
-    failure_count: w.failure_count,
-    last_failure_at: w.last_failure_at === null ? null : isoTime(w.last_failure_at),
-    failing_since: w.failing_since === null ? null : isoTime(w.failing_since),
-    created_at: isoTime(w.created_at),
-    updated_at: isoTime(w.updated_at),
-  };
-}
 
 /** webhookRoutes serves SPEC §4's endpoint CRUD; delivery routes join in the delivery issue. */
 export function webhookRoutes(deps: ApiDeps) {

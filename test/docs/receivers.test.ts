@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { newSecret } from "../../src/api/webhooks";
+import { newSecret } from "../../src/api/webhook-view";
 import { hexSignature, standardSignature } from "../../src/delivery/sign";
 import { freePort, waitFor } from "../support/process";
 import { type Received, type Receiver, startReceiver } from "../support/receiver";
