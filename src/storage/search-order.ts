@@ -12,6 +12,12 @@ import type { SearchPosition } from "./delivery-types";
  */
 export const EXAMINE_CAP = 10_000;
 
+/** examineCap is the filter's cap (tests) or EXAMINE_CAP; at least 1, so a walk always moves on. */
+export function examineCap(filter: { examine?: number }): number {
+  const cap = filter.examine ?? EXAMINE_CAP;
+  return Number.isFinite(cap) ? Math.max(1, Math.floor(cap)) : EXAMINE_CAP;
+}
+
 /** RangeRead is one status range as read: its rows in the walk's order, and its horizon when the read was bounded. */
 export interface RangeRead<T extends SearchPosition> {
   rows: T[];

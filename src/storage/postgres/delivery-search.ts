@@ -1,5 +1,5 @@
 import { type DeliveryFilter, type DeliveryRecord, type DeliveryStatus, LANE_WAITING, type ReplayBatch, type SearchPage, type SearchPosition } from "../types";
-import { EXAMINE_CAP, type Edge, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
+import { examineCap, type Edge, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
 import { type Db, rows } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { byLane, type LaneRef, laneRows } from "./lanes";
@@ -33,7 +33,9 @@ const isUndelivered = (status: DeliveryStatus) => status === "failed" || status 
  * examines at most the cap's entries, as on SQLite, so both backends page alike.
  */
 export function bounded(filter: DeliveryFilter, status: DeliveryStatus): boolean {
-  return !isUndelivered(status) && (filter.webhookId !== undefined || filter.eventType !== undefined);
+  if (!isUndelivered(status)) return filter.webhookId !== undefined || filter.eventType !== undefined;
+  // The endpoint's undelivered index with a type as well: the type is checked row by row over the endpoint's range.
+  return filter.webhookId !== undefined && filter.eventType !== undefined;
 }
 
 /**
@@ -69,7 +71,9 @@ export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: bo
  * endpoint and type, an index-only scan of deliveries_status (status, created_at, id). No row: the range is shorter.
  */
 export function horizonSql(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, cap: number, at?: SearchPosition) {
-  const r = rangeOf({ ...filter, webhookId: undefined, eventType: undefined }, status, desc, at, 1);
+  // Counted over what the range's index narrows by alone: the endpoint's undelivered index keeps the endpoint.
+  const over = isUndelivered(status) ? { ...filter, eventType: undefined } : { ...filter, webhookId: undefined, eventType: undefined };
+  const r = rangeOf(over, status, desc, at, 1);
   return { sql: `SELECT d.created_at, d.id FROM deliveries d ${r.where} OFFSET $${r.args.length + 1}`, args: [...r.args, cap - 1] };
 }
 
@@ -89,7 +93,7 @@ async function readRange<T extends SearchPosition>(
 ): Promise<RangeRead<T>> {
   let horizon: SearchPosition | null = null;
   if (bounded(filter, status)) {
-    const h = horizonSql(filter, status, desc, Math.max(1, Math.floor(filter.examine ?? EXAMINE_CAP)), at);
+    const h = horizonSql(filter, status, desc, examineCap(filter), at);
     horizon = (await rows<SearchPosition>(db, h.sql, h.args))[0] ?? null;
   }
   const q = sql(horizon ?? undefined);

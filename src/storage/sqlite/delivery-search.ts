@@ -4,7 +4,7 @@ import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ReplayBatch, Searc
 import type { AfterCommit } from "./group-commit";
 import type { LaneRows } from "./lanes";
 import type { QueueRows } from "./queue";
-import { EXAMINE_CAP, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
+import { examineCap, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
 
 type Arg = string | number;
 
@@ -49,7 +49,15 @@ export function indexFor(filter: DeliveryFilter, status: DeliveryStatus): string
  * that index lacks, so each entry's row is checked; such a read examines at most the cap's entries.
  */
 export function bounded(filter: DeliveryFilter, status: DeliveryStatus): boolean {
-  return indexFor(filter, status) === "deliveries_status" && (filter.webhookId !== undefined || filter.eventType !== undefined);
+  const index = indexFor(filter, status);
+  if (index === "deliveries_status") return filter.webhookId !== undefined || filter.eventType !== undefined;
+  // The endpoint's undelivered index with a type as well: the type is checked row by row over the endpoint's range.
+  return index === "deliveries_undelivered_webhook" && filter.eventType !== undefined;
+}
+
+/** uncovered drops from a filter what the range's index cannot narrow by: the horizon counts over the index alone. */
+function uncovered(filter: DeliveryFilter, status: DeliveryStatus): DeliveryFilter {
+  return indexFor(filter, status) === "deliveries_undelivered_webhook" ? { ...filter, eventType: undefined } : { ...filter, webhookId: undefined, eventType: undefined };
 }
 
 /**
@@ -86,7 +94,7 @@ export function rangeOf(filter: DeliveryFilter, status: DeliveryStatus, desc: bo
  * Its arguments end with LIMIT 1 and OFFSET cap - 1, which the caller adds; no row: the range is shorter.
  */
 export function horizonSql(filter: DeliveryFilter, status: DeliveryStatus, desc: boolean, at?: SearchPosition) {
-  const r = rangeOf({ ...filter, webhookId: undefined, eventType: undefined }, status, desc, at);
+  const r = rangeOf(uncovered(filter, status), status, desc, at);
   return { sql: `SELECT d.created_at, d.id ${r.from} ${r.where} OFFSET ?`, args: r.args };
 }
 
@@ -121,7 +129,7 @@ function readRange<T extends SearchPosition>(
 ): RangeRead<T> {
   let horizon: SearchPosition | null = null;
   if (bounded(filter, status)) {
-    const cap = Math.max(1, Math.floor(filter.examine ?? EXAMINE_CAP));
+    const cap = examineCap(filter);
     const h = horizonSql(filter, status, desc, at);
     horizon = db.query<SearchPosition, Arg[]>(h.sql).get(...h.args, 1, cap - 1) ?? null;
   }
