@@ -1,4 +1,4 @@
-import { sensitiveValues } from "../delivery/headers";
+import { MIN_MASKED_LENGTH, sensitiveValues } from "../delivery/headers";
 import { contextOf } from "../http/context";
 import { newId } from "../ids";
 import type { AuditChange, AuditEntry } from "../storage/audit-types";
@@ -29,9 +29,6 @@ export interface Masking {
   readonly fields?: Readonly<Record<string, (value: unknown) => unknown>>;
   readonly secrets?: readonly string[];
 }
-
-// As in recorded answers: masking a shorter value would garble the entry without protecting anything.
-const MIN_SECRET_LENGTH = 4;
 
 /** auditRequestOf reads the request's key name, client IP, request id (the X-Request-Id answered), method and path without query. */
 export function auditRequestOf(request: Request): AuditRequest {
@@ -77,7 +74,7 @@ export function scrub(value: unknown, secrets: readonly string[]): unknown {
  * unset (null) on both sides is left out. Values are compared as stored and shown through `masking`.
  */
 export function changesOf(before: View | null, after: View | null, masking: Masking = {}): Changes {
-  const secrets = (masking.secrets ?? []).filter((s) => s.length >= MIN_SECRET_LENGTH);
+  const secrets = (masking.secrets ?? []).filter((s) => s.length >= MIN_MASKED_LENGTH);
   const show = (name: string, value: unknown) => scrub(value === null ? null : (masking.fields?.[name] ?? ((v: unknown) => v))(value), secrets);
   const out: Changes = {};
   for (const name of new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])) {

@@ -90,7 +90,7 @@ export function webhookRoutes(deps: ApiDeps) {
         const answer = JSON.stringify({ data: { ...webhookJson(record), secret: record.secret } });
         const recordAnswer = contextOf(request).recordAnswer;
         const audit = auditEntry(auditRequestOf(request), now, record.id, webhookChanges(null, record));
-        // Read before the transaction: a group commit may run its callback in another request's async context.
+        // Read once: the 422 below names the same limit the transaction applied.
         const maxEndpoints = deps.maxEndpoints;
         const created = await deps.storage.tx(async (tx) => {
           const outcome = await tx.webhooks.create(record, maxEndpoints);

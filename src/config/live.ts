@@ -55,11 +55,7 @@ export class LiveConfig {
     return this.runtime;
   }
 
-  /**
-   * snapshot is the Runtime of the request being served (see within), else the current one. Read it
-   * before `storage.tx`, not inside the callback: a group commit runs callbacks in the async context
-   * of whichever request started the batch.
-   */
+  /** snapshot is the Runtime of the request being served (see within), else the current one. */
   snapshot(): Runtime {
     return this.bound.getStore() ?? this.runtime;
   }

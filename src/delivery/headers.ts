@@ -38,7 +38,7 @@ export function mergeHeaders(custom: Readonly<Record<string, string>> | null, ow
 }
 
 // Shorter values are not searched for: masking "1" would garble an answer without protecting anything.
-const MIN_MASKED_LENGTH = 4;
+export const MIN_MASKED_LENGTH = 4;
 
 /** sensitiveValues lists the values of an endpoint's sensitive headers worth masking in a recorded answer. */
 export function sensitiveValues(custom: Readonly<Record<string, string>>): string[] {

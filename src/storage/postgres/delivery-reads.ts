@@ -1,19 +1,10 @@
-import type { AttemptRow, DeliveryQuery, DeliveryRecord, DeliveryStatus } from "../types";
+import type { AttemptRow, DeliveryQuery, DeliveryStatus } from "../types";
 import { type Db, one, rows } from "./client";
 import { queueRows } from "./queue";
 import { whereClause } from "./where";
+import { type DeliveryRow, deliveryColumns, deliveryFromRow as fromRow } from "../delivery-row";
 
-interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
-  lease_until: number | null;
-}
-
-const COLUMNS = `id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, lease_until,
-  last_status_code, last_response, last_error, created_at, updated_at, delivered_at, lane, sequence`;
-
-function fromRow(row: DeliveryRow): DeliveryRecord {
-  const { lease_until, ...rest } = row;
-  return { ...rest, leased: lease_until !== null };
-}
+const COLUMNS = deliveryColumns();
 
 /** deliveryReads answers history reads and the next wake-up off the pool (committed rows only). */
 export function deliveryReads(db: Db) {

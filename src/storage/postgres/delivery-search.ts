@@ -1,18 +1,14 @@
-import { type DeliveryFilter, type DeliveryRecord, type DeliveryStatus, LANE_WAITING, type ReplayBatch, type SearchPage, type SearchPosition } from "../types";
+import { type DeliveryFilter, type DeliveryStatus, LANE_WAITING, type ReplayBatch, type SearchPage, type SearchPosition } from "../types";
 import { examineCap, type Edge, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
 import { type Db, rows } from "./client";
 import type { AfterCommit } from "./group-commit";
 import { byLane, type LaneRef, laneRows } from "./lanes";
 import { queueRows } from "./queue";
+import { type DeliveryRow, deliveryColumns, deliveryFromRow as fromRow } from "../delivery-row";
 
 type Arg = string | number;
 
-const COLUMNS = `d.id, d.event_id, d.webhook_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.lease_until,
-  d.last_status_code, d.last_response, d.last_error, d.created_at, d.updated_at, d.delivered_at, d.lane, d.sequence`;
-
-interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
-  lease_until: number | null;
-}
+const COLUMNS = deliveryColumns("d");
 
 interface WalkRow extends SearchPosition {
   webhook_id: string;
@@ -98,11 +94,6 @@ async function readRange<T extends SearchPosition>(
   }
   const q = sql(horizon ?? undefined);
   return { rows: await rows<T>(db, q.sql, q.args), horizon };
-}
-
-function fromRow(row: DeliveryRow): DeliveryRecord {
-  const { lease_until, ...rest } = row;
-  return { ...rest, leased: lease_until !== null };
 }
 
 // Re-checked under the row lock: a claim or a retry may have got there between the walk and now.

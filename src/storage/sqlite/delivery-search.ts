@@ -1,19 +1,15 @@
 import type { Database } from "bun:sqlite";
 import { LANE_WAITING } from "../delivery-types";
-import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ReplayBatch, SearchPage, SearchPosition } from "../types";
+import type { DeliveryFilter, DeliveryStatus, ReplayBatch, SearchPage, SearchPosition } from "../types";
 import type { AfterCommit } from "./group-commit";
 import type { LaneRows } from "./lanes";
 import type { QueueRows } from "./queue";
 import { examineCap, type RangeRead, edgesOf, mergeStep, newestFirst } from "../search-order";
+import { type DeliveryRow, deliveryColumns, deliveryFromRow as fromRow } from "../delivery-row";
 
 type Arg = string | number;
 
-const COLUMNS = `d.id, d.event_id, d.webhook_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.lease_until,
-  d.last_status_code, d.last_response, d.last_error, d.created_at, d.updated_at, d.delivered_at, d.lane, d.sequence`;
-
-interface DeliveryRow extends Omit<DeliveryRecord, "leased"> {
-  lease_until: number | null;
-}
+const COLUMNS = deliveryColumns("d");
 
 /** WalkRow is one delivery a replay step looks at; `ok` = unleased and its endpoint active. */
 interface WalkRow extends SearchPosition {
@@ -112,11 +108,6 @@ function walkSql(filter: DeliveryFilter, status: DeliveryStatus, from: SearchPos
           ${r.from} LEFT JOIN webhooks AS w ON w.id = d.webhook_id ${r.where}`,
     args: r.args,
   };
-}
-
-function fromRow(row: DeliveryRow): DeliveryRecord {
-  const { lease_until, ...rest } = row;
-  return { ...rest, leased: lease_until !== null };
 }
 
 /**
